@@ -1,0 +1,1 @@
+"""Orchestration between commands and the cluster adapter: gathers facts, applies changes."""
