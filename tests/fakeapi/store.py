@@ -170,7 +170,8 @@ class ObjectStore:
             return {k for (k, _, _) in self._objects}
 
     # ------------------------------------------------------------------ writes
-    def create(self, obj: dict) -> dict:
+    def create(self, obj: dict, preserve_timestamp: bool = False) -> dict:
+        """Store a new object. ``preserve_timestamp`` keeps a given creationTimestamp (for seeding)."""
         obj = copy.deepcopy(obj)
         kind = obj.get("kind")
         md = _meta(obj)
@@ -199,7 +200,8 @@ class ObjectStore:
                 raise AlreadyExists(kind, name, md.get("namespace"))
             rv = self._next_rv()
             md["uid"] = str(uuid.uuid4())
-            md["creationTimestamp"] = now_rfc3339()
+            if not (preserve_timestamp and md.get("creationTimestamp")):
+                md["creationTimestamp"] = now_rfc3339()
             md["resourceVersion"] = str(rv)
             md["generation"] = 1
             md.pop("deletionTimestamp", None)
