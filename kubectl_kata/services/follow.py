@@ -90,7 +90,9 @@ def follow_rollout(cluster, pool_name: str, mc_name: str, expect_present: bool, 
             members = pool_nodes(pools, list(snap.nodes.values()), pool_name)
             state = pool_rollout_state(pool, members, mc_name, expect_present=expect_present)
             on_state(state)
-            if state.phase == "done":
+            # Trust our own per-node view too: right after a node changes pool (label change) the pool
+            # counters can still describe the old membership.
+            if state.phase == "done" and all(n.updated for n in state.nodes):
                 return state
             if state.phase in ("degraded", "render-failed"):
                 why = "; ".join(state.reasons) or state.message
