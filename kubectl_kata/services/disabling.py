@@ -17,12 +17,11 @@ from ..status import ExitStatus
 def run_disable(env, conn, force: bool, dry_run: str, no_wait: bool, timeout) -> int:
     from ..commands._common import follow, prog, report_problems
     from ..core.preflight import preflight_disable
-    from .cluster_facts import gather, open_cluster, require_openshift
+    from .cluster_facts import gather, open_cluster
     from .follow import pool_nodes
 
     cluster = open_cluster(conn, env)
     facts = gather(cluster)
-    require_openshift(facts)
     mc = next((m for m in facts["mcs"] if m["metadata"]["name"] == MC_NAME), None)
     pools = {p["metadata"]["name"]: p for p in facts["pools"]}
     rc = next((r for r in facts["runtimeclasses"] if r["metadata"]["name"] == RUNTIMECLASS_NAME), None)

@@ -97,11 +97,10 @@ def run_enable(env, conn, req: EnableRequest) -> int:
         return ExitStatus.SUCCESS
 
     from ..core.preflight import preflight_enable, target_nodes
-    from .cluster_facts import gather, open_cluster, require_openshift
+    from .cluster_facts import gather, open_cluster
 
     cluster = open_cluster(conn, env)
     facts = gather(cluster)
-    require_openshift(facts)
     mcs = {mc["metadata"]["name"]: mc for mc in facts["mcs"]}
     existing = mcs.get(MC_NAME)
     server_dry = req.dry_run == "server"
@@ -169,6 +168,12 @@ def _finish(env, cluster, req, facts, wait: bool) -> int:
     from ..commands._common import follow, prog
     from ..render.output import render
 
+    pool_obj = next((p for p in facts["pools"] if p["metadata"]["name"] == req.pool), None)
+    if wait and pool_obj is not None and (pool_obj.get("spec") or {}).get("paused"):
+        env.out(f"Pool {req.pool} is paused: nothing rolls out until it is unpaused "
+                f"(oc patch mcp {req.pool} --type merge -p '{{\"spec\":{{\"paused\":false}}}}'). "
+                f"Then run `{prog(env)} enable` again to follow it and create RuntimeClass {RUNTIMECLASS_NAME}.")
+        return ExitStatus.SUCCESS
     if not wait:
         env.out(f"Not waiting for the rollout. Follow it with `{prog(env)} status --watch`; "
                 f"run `{prog(env)} enable` again afterwards to create RuntimeClass {RUNTIMECLASS_NAME}.")
