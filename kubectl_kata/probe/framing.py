@@ -134,12 +134,18 @@ def parse_framed(data: Union[bytes, str], nonce: str) -> Tuple[Dict[str, RawResu
                            % (len(raw), MAX_TOTAL_BYTES))
 
     items: Dict[str, RawResult] = {}
-    problems: List[str] = []
+    head: List[str] = []        # problems with the block as a whole, reported first
+    problems: List[str] = []    # problems with single lines
     begins = 0
     ended = False
-    for line in raw.split(b"\n"):
+    lines = raw.split(b"\n")
+    cut_line = len(lines) - 1 if lines and lines[-1] else -1   # no final newline: last line cut
+    for idx, line in enumerate(lines):
         pos = line.find(m)
         if pos < 0:
+            continue
+        if idx == cut_line:
+            problems.append("output cut off in the middle of a framed line")
             continue
         body = line[pos + len(m):].rstrip(b"\r")
         if body.startswith(b"BEGIN"):
@@ -148,8 +154,7 @@ def parse_framed(data: Union[bytes, str], nonce: str) -> Tuple[Dict[str, RawResu
             if begins > 1:
                 problems.append("BEGIN marker seen more than once")
             elif version != FRAME_VERSION.encode("ascii"):
-                problems.append("unsupported frame version %r (expected %s)"
-                                % (_short(version), FRAME_VERSION))
+                head.append("unsupported frame version %r (expected %s)" % (_short(version), FRAME_VERSION))
             continue
         if body == b"END" or body.startswith(b"END "):
             if ended:
@@ -171,7 +176,7 @@ def parse_framed(data: Union[bytes, str], nonce: str) -> Tuple[Dict[str, RawResu
             if sep and name not in attrs:
                 attrs[name] = value
         if b"rc" not in attrs or b"out" not in attrs or b"err" not in attrs:
-            problems.append("item %r: incomplete line (output truncated?)" % key)
+            problems.append("item %r: incomplete line" % key)
             continue
         if not _RC_RE.match(attrs[b"rc"]):
             problems.append("item %r: bad exit status %r" % (key, _short(attrs[b"rc"])))
@@ -189,10 +194,9 @@ def parse_framed(data: Union[bytes, str], nonce: str) -> Tuple[Dict[str, RawResu
 
     if not begins:
         if items or ended:
-            problems.insert(0, "BEGIN marker missing (start of the output lost)")
+            head.insert(0, "BEGIN marker missing (start of the output lost)")
         else:
-            problems.insert(0, "no framed output found (BEGIN marker missing)")
-    if not ended:
-        problems.append("END marker missing (output truncated)")
-    return items, problems
-
+            head.insert(0, "no framed output found (BEGIN marker missing)")
+    if not ended and (begins or items):
+        head.append("END marker missing (output truncated)")
+    return items, head + problems
