@@ -892,6 +892,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(data)
                 self._entry["status"] = 200
                 return None
+            if path == "/openapi/v3":
+                return self._send_json(200, {"paths": {
+                    gv: {"serverRelativeURL": "/openapi/v3/%s?hash=%s" % (gv, "F" * 16)}
+                    for gv in sorted({("api/" if not r.group else "apis/") + r.group_version
+                                      for r in api.resources()})}})
+            if path.startswith("/openapi/v3/"):
+                doc = self._openapi_v3(path[len("/openapi/v3/"):])
+                if doc is not None:
+                    return self._send_json(200, doc)
             if path == "/api":
                 return self._send_json(200, {"kind": "APIVersions", "versions": ["v1"],
                                              "serverAddressByClientCIDRs": [
@@ -981,6 +990,56 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                             "kind": r.kind, "verbs": ["get", "patch", "update"]})
         return {"kind": "APIResourceList", "apiVersion": "v1",
                 "groupVersion": version if not group else group + "/" + version, "resources": out}
+
+    # ---------------------------------------------------------------- openapi
+    def _openapi_v3(self, gvpath):
+        """Minimal OpenAPI v3 document of one group/version: enough for kubectl's fieldValidation support check
+        (PATCH operations carrying x-kubernetes-group-version-kind and a fieldValidation query parameter) and
+        for ``kubectl explain`` of the custom kinds (their CRD schemas)."""
+        res = [r for r in self.api.resources() if ("api/" if not r.group else "apis/") + r.group_version == gvpath]
+        if not res:
+            return None
+        q = lambda n: {"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}  # noqa: E731
+        paths, schemas = {}, {}
+        for r in res:
+            gvk = {"group": r.group, "version": r.version, "kind": r.kind}
+            if r.group:
+                rev = ".".join(reversed(r.group.split(".")))
+                sname = "%s.%s.%s" % (rev, r.version, r.kind)
+            else:
+                sname = "io.k8s.api.%s.%s.%s" % ("core" if not r.group else r.group.split(".")[0], r.version,
+                                                 r.kind)
+            if r.kind in validation.CRD_FILES:
+                schema = copy.deepcopy(validation.crd_version(r.kind)["schema"]["openAPIV3Schema"])
+            else:
+                schema = {"type": "object", "description": "%s (schema not modelled by the fake)" % r.kind}
+            schema["x-kubernetes-group-version-kind"] = [gvk]
+            schemas[sname] = schema
+            ref = {"$ref": "#/components/schemas/" + sname}
+            body = {"content": {"application/json": {"schema": ref}}}
+            resp = {"200": {"description": "OK", "content": {"application/json": {"schema": ref}}}}
+            prefix = "/" + gvpath + ("/namespaces/{namespace}" if r.namespaced else "")
+            item = prefix + "/" + r.plural + "/{name}"
+
+            def op(action, params=(), with_body=False, r=r, gvk=gvk):
+                o = {"operationId": action + r.kind, "parameters": [q(p) for p in params], "responses": resp,
+                     "x-kubernetes-action": action, "x-kubernetes-group-version-kind": gvk}
+                if with_body:
+                    o["requestBody"] = body
+                return o
+            paths[prefix + "/" + r.plural] = {
+                "get": op("list", ("labelSelector", "fieldSelector", "resourceVersion", "watch")),
+                "post": op("post", ("dryRun", "fieldManager", "fieldValidation"), True)}
+            paths[item] = {
+                "get": op("get"), "put": op("put", ("dryRun", "fieldManager", "fieldValidation"), True),
+                "patch": op("patch", ("dryRun", "fieldManager", "fieldValidation", "force"), True),
+                "delete": op("delete", ("dryRun",))}
+            if r.status:
+                paths[item + "/status"] = {
+                    "get": op("get"), "put": op("put", ("dryRun", "fieldManager", "fieldValidation"), True),
+                    "patch": op("patch", ("dryRun", "fieldManager", "fieldValidation", "force"), True)}
+        return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": self.api.k8s_version},
+                "paths": paths, "components": {"schemas": schemas}}
 
     # ---------------------------------------------------------------- helpers
     def _not_found(self, res, name):
