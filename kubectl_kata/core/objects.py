@@ -97,12 +97,14 @@ def node_label_patch(pool_name: str, add: bool) -> dict:
 
 
 def _meta(obj: Optional[dict]) -> dict:
-    return ((obj or {}).get("metadata") or {}) if isinstance(obj, dict) else {}
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def is_ours(obj: Optional[dict]) -> bool:
     """True when the object carries ``app.kubernetes.io/managed-by: kubectl-kata``."""
-    return (_meta(obj).get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE
+    labels = _meta(obj).get("labels")
+    return isinstance(labels, dict) and labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE
 
 
 def operator_owner(obj: Optional[dict]) -> Optional[str]:
@@ -128,7 +130,9 @@ def operator_owner(obj: Optional[dict]) -> Optional[str]:
 
 def mc_extensions(mc: Optional[dict]) -> list:
     """``spec.extensions`` of a MachineConfig as a list of strings (read-back may give ``null``)."""
-    ext = (((mc or {}).get("spec") or {}).get("extensions")) or []
+    if not isinstance(mc, dict) or not isinstance(mc.get("spec"), dict):
+        return []
+    ext = mc["spec"].get("extensions") or []
     return [e for e in ext if isinstance(e, str)] if isinstance(ext, list) else []
 
 

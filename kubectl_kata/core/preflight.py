@@ -32,7 +32,8 @@ from .constants import (ARCH_LABEL, EXTENSION, KATACONFIG_CRD, KATACONFIG_KIND, 
                         node_role_label)
 from .objects import custom_pool, is_ours, mc_role, operator_owner, validate_pool_name
 from .rollout import condition
-from .selectors import matches, pool_selects_node, primary_pool_for_node, validate_selector
+from .selectors import (format_selector, matches, pool_selects_node, primary_pool_for_node,
+                        validate_selector)
 
 ERROR = "error"
 WARNING = "warning"
@@ -337,9 +338,13 @@ def _node_problems(facts: dict, pool: str, names: List[str], ver: Optional[tuple
                                "the MCO does not apply custom pools to masters; select worker nodes only"))
         if not_joining:
             sel = ((find(pools, pool) or {}).get("spec") or {}).get("nodeSelector")
+            try:
+                sel_text = format_selector(sel)
+            except ValueError:
+                sel_text = repr(sel)
             out.append(Problem("pool-selector-mismatch",
                                "node(s) would not join pool %s even after labelling them %s: %s (pool nodeSelector "
-                               "%s)" % (pool, node_role_label(pool), ", ".join(not_joining), sel),
+                               "%r)" % (pool, node_role_label(pool), ", ".join(not_joining), sel_text),
                                "the existing pool selects nodes differently; label the nodes to match its "
                                "nodeSelector or use another pool"))
     if ver is not None:

@@ -166,11 +166,8 @@ def parse_selector_string(text: str) -> dict:
         m = _SET_RE.match(req)
         if m:
             key = _validate_key(m.group("key"), text)
+            # as in apimachinery's parser: "()" is the set {""} and empty list items are empty values
             values = [v.strip() for v in m.group("values").split(",")]
-            if values == [""]:
-                raise ValueError("invalid label selector %r: %r needs at least one value" % (text, req))
-            if any(v == "" for v in values):
-                raise ValueError("invalid label selector %r: empty value in %r" % (text, req))
             for v in values:
                 _validate_value(v, text)
             exprs.append({"key": key, "operator": "In" if m.group("op") == "in" else "NotIn",
@@ -189,9 +186,9 @@ def parse_selector_string(text: str) -> dict:
         if "=" in req:
             sep = "==" if "==" in req else "="
             key, _, value = req.partition(sep)
-            key, value = _validate_key(key.strip(), text), _validate_value(value.strip(), text)
             if "=" in value:
                 raise ValueError("invalid label selector %r: %r has more than one '='" % (text, req))
+            key, value = _validate_key(key.strip(), text), _validate_value(value.strip(), text)
             if key in match_labels and match_labels[key] != value:
                 exprs.append({"key": key, "operator": "In", "values": [value]})
             else:
@@ -209,6 +206,25 @@ def parse_selector_string(text: str) -> dict:
     if exprs:
         out["matchExpressions"] = exprs
     return out
+
+
+def format_selector(selector: Optional[dict]) -> str:
+    """LabelSelector -> kubectl ``-l`` string (inverse of :func:`parse_selector_string`; ``None`` -> ``<none>``)."""
+    if selector is None:
+        return "<none>"
+    validate_selector(selector)
+    parts = ["%s=%s" % (k, v) for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = _check_expression(expr)
+        if op == "In":
+            parts.append("%s in (%s)" % (key, ",".join(values)))
+        elif op == "NotIn":
+            parts.append("%s notin (%s)" % (key, ",".join(values)))
+        elif op == "Exists":
+            parts.append(key)
+        else:
+            parts.append("!" + key)
+    return ",".join(parts)
 
 
 # --- MCO pool membership ----------------------------------------------------------------------------
