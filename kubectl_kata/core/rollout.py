@@ -234,7 +234,7 @@ def progress_line(state: RolloutState) -> str:
         head += " [%s]" % ", ".join(busy)
     if state.phase in ("rendering", "paused") or state.phase in FAILED_PHASES:
         head += ": " + (state.reasons[0] if state.reasons else state.message)
-    return head
+    return " ".join(head.split())   # reasons may quote multi-line MCD errors; keep one line
 
 
 def _fingerprint(state: RolloutState) -> tuple:
