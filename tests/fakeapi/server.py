@@ -861,7 +861,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._route(method, path, query, raw)
         except APIError as e:
             self._error(e)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # client went away (broken pipe, reset, TLS EOF, timeout)
             self.close_connection = True
         except Exception as e:  # a bug in the fake must show up as a 500, not a hang
             import traceback
