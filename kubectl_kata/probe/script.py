@@ -6,6 +6,9 @@ files under a ``mktemp -d`` directory that a trap removes; the results are print
 format of :mod:`kubectl_kata.probe.framing`. Nothing else is written to stdout: the script's own
 stderr is captured and, when not empty, reported as the extra item ``_script``.
 
+Commands run in the background under ``wait`` so that SIGTERM (the pod being deleted) is acted
+on at once: the running command is killed and the temp directory removed.
+
 Each item is bounded by coreutils ``timeout`` (exit 124 plus a note on stderr) so one stuck
 command (e.g. rpm-ostree waiting for its daemon) cannot eat the whole per-node budget.
 
@@ -94,7 +97,8 @@ fatal() {
 }
 command -v base64 >/dev/null 2>&1 || fatal 127 '{E_BASE64}'
 T=$(mktemp -d "${TMPDIR:-/tmp}/kata-doctor.XXXXXXXX" 2>/dev/null) || fatal 1 '{E_MKTEMP}'
-trap 'rm -rf "$T"' EXIT
+CH=
+trap 'if [ -n "$CH" ]; then kill "$CH" 2>/dev/null; fi; rm -rf "$T"' EXIT
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
 trap 'exit 130' INT
@@ -113,10 +117,16 @@ emit() {
   base64 -w0 <"$T/e"
   printf '\n'
 }
+# Each command runs in the background and the shell waits for it: a shell defers traps while a
+# foreground child runs, but `wait` returns at once on a trapped signal, so SIGTERM (pod
+# deletion) ends the script now, stops the running command and removes the temp directory.
 run() {
   k=$1; shift
-  to "$@" >"$T/o" 2>"$T/e" </dev/null
+  to "$@" >"$T/o" 2>"$T/e" </dev/null &
+  CH=$!
+  wait "$CH"
   rc=$?
+  CH=
   if [ "$rc" -eq 124 ] && [ -n "$HT" ]; then
     printf 'kata-doctor: timed out after %ss\n' "$IT" >>"$T/e"
   fi
@@ -124,8 +134,12 @@ run() {
 }
 fn() {
   k=$1; shift
-  "$@" >"$T/o" 2>"$T/e" </dev/null
-  emit "$k" "$?"
+  "$@" >"$T/o" 2>"$T/e" </dev/null &
+  CH=$!
+  wait "$CH"
+  rc=$?
+  CH=
+  emit "$k" "$rc"
 }
 
 file_provides() {
