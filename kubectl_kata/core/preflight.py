@@ -235,13 +235,10 @@ def _pool_health(pool: dict, degraded_severity: str) -> List[Problem]:
 
 def _name_conflicts(facts: dict, pool: str, creating: bool) -> List[Problem]:
     out = []
+    # A foreign MachineConfig with our name counts as the operator's (objects.operator_owner) and is refused
+    # by the operator check; here only our own MC for another pool matters.
     mc = find(_list(facts, "mcs"), MC_NAME)
-    if mc is not None and not is_ours(mc) and not operator_owner(mc):
-        out.append(Problem("name-conflict",
-                           "MachineConfig %s already exists and was not created by kubectl-kata" % MC_NAME,
-                           "inspect it (`oc get mc %s -o yaml`); remove it or add the label "
-                           "app.kubernetes.io/managed-by=kubectl-kata if it is meant to be managed here" % MC_NAME))
-    elif mc is not None and is_ours(mc) and mc_role(mc) != pool:
+    if mc is not None and is_ours(mc) and mc_role(mc) != pool:
         out.append(Problem("mc-other-pool",
                            "kubectl-kata already enabled kata for pool %s (MachineConfig %s has role %s)"
                            % (mc_role(mc), MC_NAME, mc_role(mc)),
@@ -347,7 +344,7 @@ def _node_problems(facts: dict, pool: str, names: List[str], ver: Optional[tuple
                                "%r)" % (pool, node_role_label(pool), ", ".join(not_joining), sel_text),
                                "the existing pool selects nodes differently; label the nodes to match its "
                                "nodeSelector or use another pool"))
-    if ver is not None:
+    if ver is not None and support.extension_supported(ver):   # too old: already refused, arch is moot
         bad = ["%s (%s)" % (_name(n), node_arch(n)) for n in targets if not support.arch_supported(ver, node_arch(n))]
         if bad:
             out.append(Problem("arch-unsupported",
@@ -422,16 +419,13 @@ def preflight_disable(facts: dict, pool: Optional[str] = None) -> List[Problem]:
     if out:
         return out
     out.extend(_operator_problems(facts, "disable"))
+    # A foreign MC with our name is operator-owned by definition (objects.operator_owner): refused above.
     mc = find(_list(facts, "mcs"), MC_NAME)
-    if mc is not None and not is_ours(mc) and not operator_owner(mc):
-        out.append(Problem("name-conflict",
-                           "MachineConfig %s was not created by kubectl-kata; refusing to delete it" % MC_NAME,
-                           "inspect it with `oc get mc %s -o yaml` and remove it yourself if it is stale" % MC_NAME))
-    elif mc is None:
+    if mc is None:
         out.append(Problem("not-enabled", "MachineConfig %s does not exist: kata is not enabled by kubectl-kata"
                            % MC_NAME, "nothing to roll back; leftover pool labels or RuntimeClass are cleaned up "
                                       "if they are ours", WARNING))
-    elif pool and mc_role(mc) != pool:
+    elif is_ours(mc) and pool and mc_role(mc) != pool:
         out.append(Problem("mc-other-pool", "kubectl-kata enabled kata for pool %s, not %s" % (mc_role(mc), pool),
                            "run disable with --pool %s" % mc_role(mc)))
     pool_name = pool or (mc_role(mc) if mc is not None else None)
