@@ -127,8 +127,6 @@ def _s(value: Any) -> Optional[str]:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
     raise ParseError("kata-env: expected a string, got %s" % type(value).__name__)
 
 
