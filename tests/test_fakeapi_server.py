@@ -549,3 +549,23 @@ def test_store_semantics():
         s.history_since("MachineConfig", "1")
     assert s.history_since("MachineConfig", s.resource_version) == []
     s.close()
+
+
+def test_fake_cluster_fixture_with_mco_reacts_to_api_writes(fake_cluster, fake_kubeconfig):
+    """Writes through HTTP reach store subscribers: the simulated MCO re-renders the worker pool."""
+    assert fake_cluster.mco is not None and fake_cluster.url.startswith("https://127.0.0.1:")
+    co = kubernetes.client.CustomObjectsApi(
+        kubernetes.config.new_client_from_config(fake_kubeconfig, persist_config=False))
+    co.create_cluster_custom_object(MCG, V1, "machineconfigs", mc_body())
+    deadline = time.monotonic() + 10
+    sources = []
+    while time.monotonic() < deadline:
+        pool = co.get_cluster_custom_object(MCG, V1, "machineconfigpools", "worker")
+        sources = [s["name"] for s in pool["spec"]["configuration"].get("source") or []]
+        if "50-test-kata" in sources:
+            break
+        time.sleep(0.05)
+    assert "50-test-kata" in sources
+    secrets = fake_cluster.secret_values()
+    assert fake_cluster.token in secrets and seeds.PULL_SECRET_PASSWORD in secrets
+    assert not any(s in json.dumps(fake_cluster.requests) for s in secrets)

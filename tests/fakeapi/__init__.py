@@ -18,7 +18,7 @@ import threading
 
 import yaml
 
-from .seeds import ocp_facts, seed
+from .seeds import PULL_SECRET_AUTH, PULL_SECRET_PASSWORD, ocp_facts, seed  # noqa: F401
 from .server import APIServer
 from .store import AlreadyExists, Conflict, Gone, Invalid, NotFound, ObjectStore, StoreError  # noqa: F401
 
@@ -127,6 +127,15 @@ class FakeCluster:
             yaml.safe_dump(self.kubeconfig_dict(context, namespace), fh, sort_keys=False)
         os.chmod(path, 0o600)
         return path
+
+    def secret_values(self) -> list:
+        """Strings that must never appear in plugin output or logs: the bearer token and the pull-secret
+        credentials (raw, base64 auth, and the encoded .dockerconfigjson)."""
+        out = [self.token, PULL_SECRET_PASSWORD, PULL_SECRET_AUTH]
+        ps = self.store.get("Secret", "pull-secret", "openshift-config")
+        if ps:
+            out.extend(ps.get("data", {}).values())
+        return out
 
     # ------------------------------------------------------------------ observation / fault injection
     @property
