@@ -409,30 +409,59 @@ def compute_closure(index: PackageIndex, roots: Sequence[str] = ("kata-container
         res.selected[chosen.name] = chosen
         closure.packages[chosen.name] = chosen
         queue.append(chosen)
-    while queue:
-        pkg = queue.popleft()
-        for dep in pkg.requires:
-            if dep.name.startswith("rpmlib(") or dep.name.startswith("config("):
-                continue
-            try:
-                node = parse_rich(dep.name) if dep.is_rich else Simple(dep)
-                ok, pulled = res.eval(node, dep.name)
-            except ParseError as exc:
-                closure.unsatisfied.append(Unsatisfied(str(pkg.nevra), str(dep), "unparseable: %s" % exc))
-                continue
-            if not ok:
+    # conditional deps (if/unless) are re-evaluated once the selection stops growing, so that in
+    # repo mode a condition satisfied by a package selected later still takes effect
+    conditional: List[Tuple[Pkg, Dep, RichNode]] = []
+
+    def resolve(pkg: Pkg, dep: Dep, node: RichNode, final: bool) -> None:
+        ok, pulled = res.eval(node, dep.name)
+        if not ok:
+            if final:
                 closure.unsatisfied.append(Unsatisfied(str(pkg.nevra), str(dep), unresolved_reason))
+            return
+        for p in pulled:
+            if p.name in res.base:
+                closure.base_reached.add(p.name)
                 continue
-            for p in pulled:
-                if p.name in res.base:
-                    closure.base_reached.add(p.name)
+            if p.name in closure.packages:
+                continue
+            res.selected[p.name] = p
+            closure.packages[p.name] = p
+            queue.append(p)
+
+    while True:
+        while queue:
+            pkg = queue.popleft()
+            for dep in pkg.requires:
+                if dep.name.startswith("rpmlib(") or dep.name.startswith("config("):
                     continue
-                if p.name in closure.packages:
+                try:
+                    node = parse_rich(dep.name) if dep.is_rich else Simple(dep)
+                except ParseError as exc:
+                    closure.unsatisfied.append(Unsatisfied(str(pkg.nevra), str(dep), "unparseable: %s" % exc))
                     continue
-                res.selected[p.name] = p
-                closure.packages[p.name] = p
-                queue.append(p)
+                if not installed_mode and _has_cond(node):
+                    conditional.append((pkg, dep, node))
+                    continue
+                resolve(pkg, dep, node, final=True)
+        before = len(closure.packages)
+        for pkg, dep, node in conditional:
+            resolve(pkg, dep, node, final=False)
+        if len(closure.packages) == before:
+            break
+    for pkg, dep, node in conditional:   # final pass records what stays unsatisfied
+        ok, _ = res.eval(node, dep.name)
+        if not ok:
+            closure.unsatisfied.append(Unsatisfied(str(pkg.nevra), str(dep), unresolved_reason))
     return closure
+
+
+def _has_cond(node: RichNode) -> bool:
+    if isinstance(node, Cond):
+        return True
+    if isinstance(node, BoolOp):
+        return any(_has_cond(a) for a in node.args)
+    return False
 
 
 def installed_closure(index: PackageIndex, base: Optional[Iterable[str]] = None,
