@@ -55,11 +55,14 @@ class Cluster:
             headers["Content-Type"] = content_type
         self.request_count += 1
         started = time.monotonic()
+        limit = timeout if timeout is not None else self.request_timeout
+        if isinstance(limit, (int, float)):
+            limit = (float(limit), float(limit))  # the client ignores a bare float; (connect, read) works
         try:
             resp = self._api.call_api(
                 path, method, query_params=list(query or []), header_params=headers, body=body,
                 auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
-                _request_timeout=timeout if timeout is not None else self.request_timeout,
+                _request_timeout=limit,
             )
         except Exception as exc:  # translated below into one actionable line
             self._log(f"{method} {path} -> error after {1000 * (time.monotonic() - started):.0f} ms")
@@ -88,16 +91,22 @@ class Cluster:
             return translate_status(exc.status, exc.body, method, what, server)
         if isinstance(exc, u3.MaxRetryError):
             exc = exc.reason or exc
-        if isinstance(exc, (u3.ReadTimeoutError, u3.ConnectTimeoutError)) or "timed out" in str(exc):
+        text = str(exc)
+        # NewConnectionError subclasses ConnectTimeoutError in urllib3 2.x: test for it first.
+        if isinstance(exc, (u3.NewConnectionError, ConnectionError)) or "Connection refused" in text \
+                or isinstance(exc, u3.NameResolutionError if hasattr(u3, "NameResolutionError") else ()):
+            return ClusterError(f"cannot connect to {server}: {_short(exc)}",
+                                hint="is the cluster reachable from here (VPN, proxy)? check --context / KUBECONFIG")
+        if isinstance(exc, (u3.ReadTimeoutError, u3.ConnectTimeoutError)) or "timed out" in text:
             limit = f" after {self.request_timeout:g}s" if self.request_timeout else ""
             return ClusterError(f"request to {server} timed out{limit} ({method} {what})",
                                 hint="the API server is slow or unreachable; retry, or raise --request-timeout")
-        if isinstance(exc, u3.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc) or "SSL" in type(exc).__name__:
+        if isinstance(exc, u3.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in type(exc).__name__:
             return ClusterError(f"TLS verification failed for {server}: {_short(exc)}",
                                 hint="check certificate-authority(-data) for this cluster in the kubeconfig")
-        if isinstance(exc, (u3.NewConnectionError, ConnectionError, u3.ProtocolError)) or "Connection refused" in str(exc):
-            return ClusterError(f"cannot connect to {server}: {_short(exc)}",
-                                hint="is the cluster reachable from here (VPN, proxy)? check --context / KUBECONFIG")
+        if isinstance(exc, u3.ProtocolError):
+            return ClusterError(f"the connection to {server} broke: {_short(exc)}",
+                                hint="is the cluster reachable from here (VPN, proxy)? retry")
         if isinstance(exc, u3.HTTPError):
             return ClusterError(f"{method} {what} on {server} failed: {_short(exc)}")
         if isinstance(exc, ValueError):  # e.g. bad server URL in the kubeconfig
@@ -235,11 +244,13 @@ def _iter_lines(resp) -> Iterator[bytes]:
 
 
 def _short(exc: Exception) -> str:
+    """The useful part of a low-level error message, on one line."""
     text = str(exc)
     for marker in ("Connection refused", "Name or service not known", "certificate verify failed",
-                   "No route to host", "Network is unreachable", "nodename nor servname"):
+                   "No route to host", "Network is unreachable", "nodename nor servname provided",
+                   "Temporary failure in name resolution"):
         if marker in text:
-            return marker.lower() if marker[0].isupper() and marker != "Connection refused" else marker.lower()
+            return marker.lower()
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
@@ -309,7 +320,12 @@ def connect(conn: ConnectionOptions, env) -> Cluster:
         raise ConfigError("no kubeconfig found (looked at --kubeconfig, $KUBECONFIG, ~/.kube/config) "
                           "and not running inside a cluster",
                           hint="log in with `oc login`, or pass --kubeconfig PATH")
-    configuration.retries = 1
+    configuration.retries = 0  # fail fast with our own message; urllib3 retries only add noise and delay
+    import logging
+
+    if env.verbosity < 2:
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
+        logging.getLogger("kubernetes").setLevel(logging.ERROR)
     api = k8s_client.ApiClient(configuration=configuration)
     api.user_agent = USER_AGENT
     if conn.as_user:
