@@ -14,44 +14,48 @@ Pool auto-detection (``pool_name=None``), first match wins:
 Schema (``apiVersion: kata.kubectl.io/v1``, ``kind: KataStatus``); fields are always present, ``null`` where
 unknown:
 
-==============================  ================================================================================
-field                           meaning
-==============================  ================================================================================
-enabled                         bool: MachineConfig 50-enable-sandboxed-containers-extension exists and lists
-                                ``sandboxed-containers`` (whoever created it); says nothing about rollout progress
-pool                            str|null: the pool reported on (given or auto-detected as above)
-managedBy                       ``"kubectl-kata"`` (our managed-by label on the MC), ``"sandboxed-containers-operator"``
-                                (any operator signal: KataConfig CRD/instance, OSC namespace, operator-owned MC), or null
-machineConfig.name              always ``50-enable-sandboxed-containers-extension``
-machineConfig.present           bool: the MC exists
-machineConfig.ours              bool: it carries ``app.kubernetes.io/managed-by: kubectl-kata``
-machineConfig.extensions        [str]: its ``spec.extensions`` (``[]`` when absent)
-renderedConfig.target           str|null: pool ``spec.configuration.name`` (what nodes are moving to)
-renderedConfig.current          str|null: pool ``status.configuration.name`` (last config fully rolled out)
-renderedConfig.includesExtension bool|null: the target rendered config requests ``sandboxed-containers`` (from the
-                                rendered MC if listed in facts, else from the MCs named in its source); null = unknown
-rollout.phase                   rendering|rolling|done|degraded|paused|render-failed (see core.rollout), null
-                                without a pool; measured against "our MC present" when it exists, else "absent"
-rollout.machineCount .. degraded pool status counters (machineCount, updatedMachineCount, readyMachineCount,
-                                unavailableMachineCount, degradedMachineCount); 0 without a pool
-rollout.conditions              [{type, status, reason, message}] copied from the pool, in API order
-nodes[]                         the pool's nodes (MCO membership: master wins, custom pool over worker), by name
-nodes[].state                   Done|Working|Rebooting|Degraded|Unreconcilable|Waiting against the pool target
-nodes[].currentConfig           node annotation machineconfiguration.openshift.io/currentConfig (null if unset)
-nodes[].desiredConfig           node annotation .../desiredConfig (null if unset)
-nodes[].kataReady               bool: MCD state Done on its current config (current == desired) and that rendered
-                                config includes the extension (known from the rendered MC, or it is the pool
-                                target and the target includes it)
-nodes[].reason                  node annotation .../reason (the MCD's error text) or null
-runtimeClass.name               always ``kata``
-runtimeClass.present            bool
-runtimeClass.handler            str|null
-runtimeClass.nodeSelector       {str: str}|null: ``scheduling.nodeSelector``
-runtimeClass.matchesPool        bool: present, and the nodes its nodeSelector selects are exactly the pool's nodes
-                                (non-empty) -- so kata pods land on kata nodes only
-kataPods                        int: pods (not finished) whose runtimeClassName starts with ``kata``, cluster-wide
-problems                        [{code, severity, message, hint}]: findings (same shape as preflight problems)
-==============================  ================================================================================
+=================================  ================================================================================
+field                              meaning
+=================================  ================================================================================
+enabled                            bool: MachineConfig 50-enable-sandboxed-containers-extension exists and lists
+                                   ``sandboxed-containers`` (whoever created it); says nothing about rollout progress
+pool                               str|null: the pool reported on (given or auto-detected as above)
+managedBy                          ``"kubectl-kata"`` (our managed-by label on the MC), ``"sandboxed-containers-operator"``
+                                   (any operator signal: KataConfig CRD/instance, OSC namespace, operator-owned MC), or null
+machineConfig.name                 always ``50-enable-sandboxed-containers-extension``
+machineConfig.present              bool: the MC exists
+machineConfig.ours                 bool: it carries ``app.kubernetes.io/managed-by: kubectl-kata``
+machineConfig.extensions           [str]: its ``spec.extensions`` (``[]`` when absent)
+renderedConfig.target              str|null: pool ``spec.configuration.name`` (what nodes are moving to)
+renderedConfig.current             str|null: pool ``status.configuration.name`` (last config fully rolled out)
+renderedConfig.includesExtension   bool|null: the target rendered config requests ``sandboxed-containers`` (from the
+                                   rendered MC if listed in facts, else from the MCs named in its source); null = unknown
+rollout.phase                      rendering|rolling|done|degraded|paused|render-failed (see core.rollout), null
+                                   without a pool; measured against "our MC present" when it exists, else "absent"
+rollout.machineCount               int: pool status.machineCount (0 without a pool, as are the counters below)
+rollout.updated                    int: status.updatedMachineCount (on the target and MCD Done)
+rollout.ready                      int: status.readyMachineCount (updated and Ready)
+rollout.unavailable                int: status.unavailableMachineCount (NotReady or updating)
+rollout.degraded                   int: status.degradedMachineCount (node state Degraded/Unreconcilable)
+rollout.conditions                 [{type, status, reason, message}] copied from the pool, in API order
+nodes[]                            the pool's nodes (MCO membership: master wins, custom pool over worker), by name
+nodes[].name                       node name
+nodes[].state                      Done|Working|Rebooting|Degraded|Unreconcilable|Waiting against the pool target
+nodes[].currentConfig              node annotation machineconfiguration.openshift.io/currentConfig (null if unset)
+nodes[].desiredConfig              node annotation .../desiredConfig (null if unset)
+nodes[].kataReady                  bool: MCD state Done on its current config (current == desired) and that rendered
+                                   config includes the extension (known from the rendered MC, or it is the pool
+                                   target and the target includes it)
+nodes[].reason                     node annotation .../reason (the MCD's error text) or null
+runtimeClass.name                  always ``kata``
+runtimeClass.present               bool
+runtimeClass.handler               str|null
+runtimeClass.nodeSelector          {str: str}|null: ``scheduling.nodeSelector``
+runtimeClass.matchesPool           bool: present, and the nodes its nodeSelector selects are exactly the pool's nodes
+                                   (non-empty) -- so kata pods land on kata nodes only
+kataPods                           int: pods (not finished) whose runtimeClassName starts with ``kata``, cluster-wide
+problems                           [{code, severity, message, hint}]: findings (same shape as preflight problems)
+=================================  ================================================================================
 """
 from __future__ import annotations
 
@@ -233,10 +237,11 @@ def build_status(facts: dict, pool_name: Optional[str] = None) -> dict:
         matches_pool = bool(member_names) and selected == member_names
     else:
         matches_pool = False
-    if enabled and rc is None and state is not None and state.phase == "done":
+    # RuntimeClass findings only for our installs: the operator owns (and reconciles) its RuntimeClass.
+    if ours and rc is None and state is not None and state.phase == "done":
         problems.append(Problem("runtimeclass-missing", "RuntimeClass %s does not exist although the rollout is done"
                                 % RUNTIMECLASS_NAME, "run `kubectl kata enable` again to create it", WARNING))
-    elif enabled and rc is not None and not matches_pool and members:
+    elif ours and rc is not None and not matches_pool and members:
         problems.append(Problem("runtimeclass-mismatch",
                                 "RuntimeClass %s nodeSelector %s does not select exactly the nodes of pool %s"
                                 % (RUNTIMECLASS_NAME, rc_sel, pool_name),
