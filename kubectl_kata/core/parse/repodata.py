@@ -108,7 +108,7 @@ def primary_location(data: Data) -> str:
     entries = parse_repomd(data)
     entry = entries.get("primary")
     if entry is None:
-        raise ParseError("repomd.xml has no 'primary' data entry (types: %s)" % ", ".join(sorted(entries)) or "none")
+        raise ParseError("repomd.xml has no 'primary' data entry (types: %s)" % (", ".join(sorted(entries)) or "none"))
     loc = entry.location
     if loc.startswith("/") or ".." in loc.split("/") or "://" in loc:
         raise ParseError("repomd.xml: refusing primary location %r outside the repo" % short(loc))
