@@ -1,15 +1,13 @@
-"""Tests of the simulated Machine Config Operator (tests/fakeapi/mco.py) against the real ObjectStore.
+"""Tests of the simulated Machine Config Operator (tests/fakeapi/mco.py) against the real ObjectStore and seeds.
 
-Objects built here follow real shapes: MachineConfigPools as in MCO ``pkg/server/testdata/machine-pools/master.yaml``
-(/work/shared/reference/samples/mco-fixture-machineconfigpool.yaml) plus the built-in worker/master selectors and
-OSC's ``kata-oc`` pool (DOMAIN 2.2); the extension MachineConfig is the real OCP 4.9 capture
-(samples/machineconfig-50-enable-sandboxed-containers-extension.capture-ocp4.9.yaml) and the MCO e2e template
-(samples/mco-test-extension-mc-template.yaml); Nodes are core/v1 Node objects with the MCO daemon annotations of
-DOMAIN 3 (``machineconfiguration.openshift.io/currentConfig`` …) and kubelet's Ready condition.
+The base cluster comes from tests/fakeapi/seeds.py. Objects added here follow real shapes: the custom pools are
+OSC's ``kata-oc`` (DOMAIN 2.2, OSC ``newMCPforCR``) laid over the MCO fixture
+/work/shared/reference/samples/mco-fixture-machineconfigpool.yaml; the extension MachineConfig is the real OCP 4.9
+capture samples/machineconfig-50-enable-sandboxed-containers-extension.capture-ocp4.9.yaml with its role label
+changed (as in the MCO e2e template samples/mco-test-extension-mc-template.yaml).
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -20,17 +18,14 @@ import pytest
 import yaml
 
 from tests.fakeapi import mco as M
+from tests.fakeapi.seeds import seed
 from tests.fakeapi.store import ObjectStore
 
 SAMPLES = "/work/shared/reference/samples"
 STEP = 0.004
 RENDER = 0.03
 OSC_MC = "50-enable-sandboxed-containers-extension"
-
-try:  # the shared seeds, when present, provide the base cluster
-    from tests.fakeapi import seeds as _seeds  # type: ignore
-except ImportError:  # pragma: no cover - seeds.py is written by another helper
-    _seeds = None
+WORKERS = ["worker-0", "worker-1", "worker-2"]
 
 
 # ----------------------------------------------------------------------------------------- object builders
@@ -49,27 +44,11 @@ def pool_obj(name, mc_selector, node_selector, **spec):
     return obj
 
 
-def builtin_pool(role, **spec):
-    return pool_obj(role, {"matchLabels": {M.ROLE_LABEL: role}},
-                    {"matchLabels": {"node-role.kubernetes.io/" + role: ""}}, **spec)
-
-
-def kata_oc_pool():
-    """OSC newMCPforCR (DOMAIN 2.2)."""
-    return pool_obj("kata-oc",
-                    {"matchExpressions": [{"key": M.ROLE_LABEL, "operator": "In", "values": ["kata-oc", "worker"]}]},
-                    {"matchLabels": {"node-role.kubernetes.io/kata-oc": ""}})
-
-
-def base_mc(name, role):
-    """Shape of the MCO's base configs (00-worker, 01-worker-kubelet …): role label, Ignition config."""
-    return {"apiVersion": M.MC_API, "kind": "MachineConfig",
-            "metadata": {"name": name, "labels": {M.ROLE_LABEL: role}},
-            "spec": {"config": {"ignition": {"version": "3.2.0"},
-                                "storage": {"files": [{"path": "/etc/%s-marker" % name, "mode": 420,
-                                                       "contents": {"source": "data:,%s" % role}}]}},
-                     "extensions": [], "fips": False, "kernelArguments": None, "kernelType": "",
-                     "osImageURL": ""}}
+def custom_pool(name):
+    """OSC newMCPforCR shape (DOMAIN 2.2): selects its own and the worker MCs."""
+    return pool_obj(name,
+                    {"matchExpressions": [{"key": M.ROLE_LABEL, "operator": "In", "values": [name, "worker"]}]},
+                    {"matchLabels": {"node-role.kubernetes.io/" + name: ""}})
 
 
 def extension_mc(role, extensions, name=OSC_MC):
@@ -80,36 +59,11 @@ def extension_mc(role, extensions, name=OSC_MC):
     return obj
 
 
-def node_obj(name, role, arch="amd64"):
-    return {
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "labels": {
-            "beta.kubernetes.io/arch": arch, "beta.kubernetes.io/os": "linux",
-            "kubernetes.io/arch": arch, "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-            "node-role.kubernetes.io/" + role: "", "node.openshift.io/os_id": "rhcos"}},
-        "spec": {},
-        "status": {"conditions": [
-            {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory"},
-            {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure"},
-            {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID"},
-            {"type": "Ready", "status": "True", "reason": "KubeletReady",
-             "message": "kubelet is posting ready status"}],
-            "nodeInfo": {"architecture": arch, "operatingSystem": "linux"}},
-    }
-
-
-def build_store(workers=(("worker-0", "amd64"), ("worker-1", "amd64"), ("worker-2", "amd64")),
-                masters=("master-0",), version="4.14.0", extra_pools=()):
+def build_store(version="4.14.0", worker_arches=("amd64", "amd64", "amd64"), extra_pools=()):
     store = ObjectStore()
-    for obj in [builtin_pool("master"), builtin_pool("worker"), *extra_pools,
-                base_mc("00-master", "master"), base_mc("00-worker", "worker"),
-                base_mc("01-worker-kubelet", "worker")]:
-        store.create(obj)
-    for n in masters:
-        store.create(node_obj(n, "master"))
-    for n, arch in workers:
-        store.create(node_obj(n, "worker", arch))
-    M.bootstrap(store, version)
+    seed(store, ocp_version=version, masters=1, workers=len(worker_arches), worker_arches=list(worker_arches))
+    for p in extra_pools:
+        store.create(p)
     return store
 
 
@@ -178,26 +132,27 @@ def members_on(store, names, config):
     return all(ann(store.get("Node", n), "currentConfig") == config for n in names)
 
 
-WORKERS = ["worker-0", "worker-1", "worker-2"]
+def sources(store, pool="worker"):
+    return [x["name"] for x in store.get("MachineConfigPool", pool)["spec"]["configuration"]["source"]]
 
 
 # ----------------------------------------------------------------------------------------- render
-def test_bootstrap_matches_render_and_nodes_settle(cluster):
+def test_startup_adopts_the_seeded_rendered_configs(cluster):
     store, sim, rec = cluster()
     old = target(store)
-    # the running controller agrees with bootstrap: nothing re-rendered, no node touched
-    assert rec.of("Node") == [] and not any(
-        o["metadata"]["name"] != old and o["metadata"]["name"].startswith("rendered-worker-")
-        for o in rec.of("MachineConfig"))
+    # the controller accepts the seeded targets (rendered from the same MCs): nothing re-rendered, no node touched
+    assert rec.of("Node") == [] and rec.of("MachineConfig") == []
     pool = store.get("MachineConfigPool", "worker")
     assert cond(pool, "Updated")["status"] == "True"
     assert cond(pool, "Updated")["message"] == "All nodes are updated with MachineConfig " + old
-    assert [s["name"] for s in pool["spec"]["configuration"]["source"]] == ["00-worker", "01-worker-kubelet"]
+    assert pool["status"]["configuration"]["name"] == old
+    assert (pool["status"]["machineCount"], pool["status"]["updatedMachineCount"]) == (3, 3)
+    assert "00-worker" in sources(store) and all(n.startswith(("00-", "01-", "99-")) for n in sources(store))
 
 
 def test_render_race_then_new_target(cluster):
     store, sim, rec = cluster(render_delay=0.4)
-    old = target(store)
+    old, base = target(store), sources(store)
     store.create(extension_mc("worker", ["sandboxed-containers"]))
     # the race: right after the create the pool still reports the old target as fully updated
     pool = store.get("MachineConfigPool", "worker")
@@ -210,7 +165,7 @@ def test_render_race_then_new_target(cluster):
     pool = store.get("MachineConfigPool", "worker")
     assert pool["spec"]["configuration"]["source"] == [
         {"apiVersion": M.MC_API, "kind": "MachineConfig", "name": n}
-        for n in ["00-worker", "01-worker-kubelet", OSC_MC]]
+        for n in sorted(base + [OSC_MC])]
     assert new.startswith("rendered-worker-") and len(new) == len("rendered-worker-") + 32
     rendered = store.get("MachineConfig", new)
     assert rendered["spec"]["extensions"] == ["sandboxed-containers"]
@@ -311,7 +266,7 @@ def test_full_rollout_one_node_at_a_time(cluster):
 
 
 def test_max_unavailable_percent_allows_two(cluster):
-    store, sim, rec = cluster(workers=[("worker-%d" % i, "amd64") for i in range(4)])
+    store, sim, rec = cluster(worker_arches=["amd64"] * 4)
     pool = store.get("MachineConfigPool", "worker")
     pool["spec"]["maxUnavailable"] = "50%"
     store.update(pool)
@@ -339,14 +294,13 @@ def test_pre_414_condition_messages():
 # ----------------------------------------------------------------------------------------- pools
 def test_custom_pool_label_moves_nodes_and_deletion_returns_them(cluster):
     store, sim, rec = cluster()
-    worker_target = target(store)
-    store.create(kata_oc_pool())
+    worker_target, base = target(store), sources(store)
+    store.create(custom_pool("kata-oc"))
     store.create(extension_mc("kata-oc", ["sandboxed-containers"]))
     kata = wait_for(lambda: (store.get("MachineConfigPool", "kata-oc").get("spec", {})
                              .get("configuration", {}).get("name")))
     assert kata.startswith("rendered-kata-oc-")
-    assert [s["name"] for s in store.get("MachineConfigPool", "kata-oc")["spec"]["configuration"]["source"]] == \
-        ["00-worker", "01-worker-kubelet", OSC_MC]
+    assert sources(store, "kata-oc") == sorted(base + [OSC_MC])
     # the worker pool does not select the kata-oc MC: its target is unchanged
     assert target(store) == worker_target
     for n in ("worker-0", "worker-1"):
@@ -379,10 +333,7 @@ def test_custom_pool_label_moves_nodes_and_deletion_returns_them(cluster):
 
 
 def test_master_wins_and_two_custom_pools_block_a_node(cluster):
-    other = pool_obj("infra",
-                     {"matchExpressions": [{"key": M.ROLE_LABEL, "operator": "In", "values": ["infra", "worker"]}]},
-                     {"matchLabels": {"node-role.kubernetes.io/infra": ""}})
-    store, sim, rec = cluster(extra_pools=[kata_oc_pool(), other])
+    store, sim, rec = cluster(extra_pools=[custom_pool("kata-oc"), custom_pool("infra")])
     for name, labels in (("master-0", ["kata-oc"]), ("worker-0", ["kata-oc", "infra"]), ("worker-1", ["kata-oc"])):
         node = store.get("Node", name)
         for lab in labels:
@@ -523,7 +474,7 @@ def test_invalid_extension_degrades_the_node_before_416(cluster, version, extens
 @pytest.mark.parametrize("version,arch,fails", [("4.14.0", "arm64", True), ("4.12.0", "s390x", True),
                                                 ("4.14.0", "s390x", False)])
 def test_kata_package_missing_for_node_arch(cluster, version, arch, fails):
-    store, sim, rec = cluster(version=version, workers=[("worker-0", arch), ("worker-1", "amd64")])
+    store, sim, rec = cluster(version=version, worker_arches=[arch, "amd64"])
     old = target(store)
     store.create(extension_mc("worker", ["sandboxed-containers"]))
     new = wait_for(lambda: target(store) != old and target(store))
@@ -574,4 +525,4 @@ def test_allow_list_by_release():
     assert M.supported_extensions("4.8.2")["sandboxed-containers"] == ["kata-containers"]
     assert "wasm" in M.supported_extensions("4.21") and "wasm" not in M.supported_extensions("4.22")
     assert M.kata_supported_archs("4.13") == {"amd64"} and M.kata_supported_archs("4.14") == {"amd64", "s390x"}
-    assert copy.deepcopy(M.invalid_extensions(["usbguard", "zsh", "sysstat"], "4.17")) == ["zsh", "sysstat"]
+    assert M.invalid_extensions(["usbguard", "zsh", "sysstat"], "4.17") == ["zsh", "sysstat"]

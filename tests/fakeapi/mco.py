@@ -11,7 +11,13 @@ step. Sources (openshift/machine-config-operator unless noted):
   ``generated-by-controller-version`` annotation and a controller ownerReference to the pool, and writes
   ``spec.configuration`` (name + source, rewritten even when the name is unchanged).  On failure it sets
   ``RenderDegraded=True`` ``Failed to render configuration for pool <p>: <err>`` and leaves the target alone.
-  Since 4.16.z the render controller also validates extensions (commit 6a53bc91).
+  Since 4.16.z the render controller also validates extensions (commit 6a53bc91).  The merged spec takes
+  ``osImageURL``/``baseOSExtensionsContainerImage`` from ControllerConfig ``machine-config-controller`` unless an MC
+  sets them.  Seeded clusters: the first time a pool is seen, a ``spec.configuration`` whose rendered MC exists
+  and whose ``source`` names exactly the MCs selected now is adopted as the render of those inputs (so starting
+  the simulator on seeds.py objects, rendered with a different simplification, does not roll every node); any
+  later change of the selected MCs renders with the merge below, and returning to the seeded inputs returns to
+  the seeded name.
 - pool membership (``pkg/helpers/helpers.go`` ``GetPoolsForNode`` + node controller ``getNodesForPool``): empty
   nodeSelector selects nothing; master beats custom beats worker; a node matched by two custom pools makes
   ``GetPoolsForNode`` fail with ``node <n> belongs to 2 custom roles, cannot proceed with this Node`` and the node
@@ -47,7 +53,7 @@ import re
 import threading
 import time
 
-from .store import Conflict, NotFound, now_rfc3339
+from .store import AlreadyExists, Conflict, NotFound, now_rfc3339
 
 log = logging.getLogger("fakeapi.mco")
 
@@ -209,7 +215,7 @@ def merge_machine_configs(mcs, controller_config=None) -> dict:
         "fips": False,
         "kernelArguments": None,
         "kernelType": "",
-        "osImageURL": cc_spec.get("osImageURL", "") or "",
+        "osImageURL": cc_spec.get("baseOSContainerImage") or cc_spec.get("osImageURL") or "",
     }
     if cc_spec.get("baseOSExtensionsContainerImage"):
         merged["baseOSExtensionsContainerImage"] = cc_spec["baseOSExtensionsContainerImage"]
@@ -277,6 +283,15 @@ def render_pool(pool: dict, mcs, version, controller_config=None):
 
 class RenderError(Exception):
     pass
+
+
+def _inputs_fingerprint(selected, controller_config) -> str:
+    cc_spec = (controller_config or {}).get("spec") or {}
+    blob = json.dumps({"mcs": [[m["metadata"]["name"], m.get("spec")] for m in selected],
+                       "cc": [cc_spec.get(k) for k in ("osImageURL", "baseOSContainerImage",
+                                                       "baseOSExtensionsContainerImage")]},
+                      sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------- pool membership (pure)
@@ -453,47 +468,6 @@ def calculate_status(pool: dict, nodes, version, now: str | None = None) -> dict
     return status
 
 
-def bootstrap(store, ocp_version, now: str | None = None) -> dict:
-    """RunBootstrap for a seeded store: render every pool, point its spec and status at the rendered config,
-    and put every member node on it (currentConfig = desiredConfig, state Done), as after installation.
-    Returns {pool name: rendered name}. Pools that fail to render are left untouched."""
-    out = {}
-    with store.lock:
-        mcs = store.list("MachineConfig")
-        cc = store.get("ControllerConfig", "machine-config-controller")
-        pools = store.list("MachineConfigPool")
-        for pool in pools:
-            try:
-                rendered, configuration = render_pool(pool, mcs, ocp_version, cc)
-            except RenderError:
-                continue
-            if store.get("MachineConfig", rendered["metadata"]["name"]) is None:
-                mcs.append(store.create(rendered))
-            pool["spec"]["configuration"] = configuration
-            out[pool["metadata"]["name"]] = configuration["name"]
-        members, _ = pool_membership(store.list("Node"), pools)
-        for pool in pools:
-            target = out.get(pool["metadata"]["name"])
-            if not target:
-                continue
-            for n in members[pool["metadata"]["name"]]:
-                ann = n["metadata"].setdefault("annotations", {})
-                ann.update({ANN_CURRENT: target, ANN_DESIRED: target, ANN_STATE: STATE_DONE, ANN_REASON: ""})
-                ann.setdefault(ANN_DESIRED_DRAIN, "uncordon-" + target)
-                ann.setdefault(ANN_LAST_DRAIN, ann[ANN_DESIRED_DRAIN])
-                store.update(n)
-            fresh = store.get("MachineConfigPool", pool["metadata"]["name"])
-            fresh["spec"] = pool["spec"]
-            fresh = store.update(fresh)
-            st = fresh.setdefault("status", {})
-            st["conditions"] = _set_condition(st.get("conditions") or [], "RenderDegraded", "False", "", "",
-                                              now or now_rfc3339())
-            nodes = [store.get("Node", n["metadata"]["name"]) for n in members[pool["metadata"]["name"]]]
-            fresh["status"] = calculate_status(fresh, nodes, ocp_version, now)
-            store.update(fresh)
-    return out
-
-
 # --------------------------------------------------------------------------- the simulator
 class SimulatedMCO:
     """Background MCO. ``start()``/``stop()``; ``wait_idle(timeout)``; test hooks ``degrade_node`` and
@@ -519,6 +493,9 @@ class SimulatedMCO:
         self._membership_errors: dict = {}
         self._rendered_cache: dict = {}   # rendered name -> spec (survives garbage collection)
         self._subscribed = False
+        self._seen_generation: dict = {}
+        self._seen_pools: set = set()     # pools the render controller has looked at
+        self._adopted: dict = {}          # pool -> {inputs fingerprint: rendered name found at first sight}  # pool name -> metadata.generation last seen in an event
         self.errors: list = []            # unexpected exceptions inside the loop (tests assert it stays empty)
 
     # ------------------------------------------------------------------ lifecycle
@@ -526,6 +503,7 @@ class SimulatedMCO:
         if self._thread is not None:
             return self
         self._stop.clear()
+        self._q = queue.Queue()
         if not self._subscribed:
             self.store.subscribe(self._on_event)
             self._subscribed = True
@@ -634,10 +612,22 @@ class SimulatedMCO:
             return
         kind = obj.get("kind")
         if kind in ("MachineConfig", "MachineConfigPool", "ControllerConfig"):
+            # A change of an input (an MC, a ControllerConfig, a pool's spec) restarts the render delay so
+            # the race window after it is always at least render_delay long; pool status writes (our own,
+            # mostly) only make sure a render is pending.
+            changed_input = kind != "MachineConfigPool" or etype != "MODIFIED"
+            if kind == "MachineConfigPool":
+                name, gen = obj["metadata"]["name"], obj["metadata"].get("generation")
+                changed_input = changed_input or self._seen_generation.get(name) != gen
+                self._seen_generation[name] = gen
             with self._state_lock:
-                if self._render_due is None:
+                if changed_input or self._render_due is None:
                     self._render_due = time.monotonic() + self.render_delay
         if kind == "MachineConfigPool" and etype == "DELETED":
+            name = obj["metadata"]["name"]
+            self._seen_pools.discard(name)
+            self._adopted.pop(name, None)
+            self._seen_generation.pop(name, None)
             self._collect_garbage(obj)
 
     def _collect_garbage(self, pool) -> None:
@@ -703,18 +693,35 @@ class SimulatedMCO:
             for pool in self.store.list("MachineConfigPool"):
                 if pool["metadata"].get("deletionTimestamp"):
                     continue
-                try:
-                    rendered, configuration = render_pool(pool, mcs, self.version, cc)
-                except RenderError as e:
-                    self._set_render_degraded(pool, str(e))
-                    continue
-                self._rendered_cache[rendered["metadata"]["name"]] = copy.deepcopy(rendered["spec"])
-                if not any(m["metadata"]["name"] == rendered["metadata"]["name"] for m in mcs):
+                pname = pool["metadata"]["name"]
+                selected = sorted(machine_configs_for_pool(pool, mcs), key=lambda m: m["metadata"]["name"])
+                fp = _inputs_fingerprint(selected, cc)
+                adopted = self._adopted.setdefault(pname, {})
+                if pname not in self._seen_pools:
+                    # First sight of a pool (startup, or a new pool): a target rendered by whoever seeded the
+                    # cluster is accepted as long as it was rendered from exactly the MCs selected now.
+                    self._seen_pools.add(pname)
+                    conf = (pool.get("spec") or {}).get("configuration") or {}
+                    if conf.get("name") and any(m["metadata"]["name"] == conf["name"] for m in mcs) and \
+                            [s.get("name") for s in conf.get("source") or []] == \
+                            [m["metadata"]["name"] for m in selected]:
+                        adopted[fp] = conf["name"]
+                if selected and adopted.get(fp) and any(m["metadata"]["name"] == adopted[fp] for m in mcs):
+                    configuration = {"name": adopted[fp],
+                                     "source": [{"apiVersion": MC_API, "kind": "MachineConfig",
+                                                 "name": m["metadata"]["name"]} for m in selected]}
+                else:
                     try:
-                        mcs.append(self.store.create(rendered))
-                    except Exception as e:  # AlreadyExists after a race: fine
-                        if getattr(e, "reason", "") != "AlreadyExists":
-                            raise
+                        rendered, configuration = render_pool(pool, mcs, self.version, cc)
+                    except RenderError as e:
+                        self._set_render_degraded(pool, str(e))
+                        continue
+                    self._rendered_cache[rendered["metadata"]["name"]] = copy.deepcopy(rendered["spec"])
+                    if not any(m["metadata"]["name"] == rendered["metadata"]["name"] for m in mcs):
+                        try:
+                            mcs.append(self.store.create(rendered))
+                        except AlreadyExists:
+                            pass
                 new = copy.deepcopy(pool)
                 new.setdefault("spec", {})["configuration"] = configuration
                 st = new.setdefault("status", {})
