@@ -63,7 +63,8 @@ def _labels(obj: Optional[dict]) -> dict:
     return (((obj or {}).get("metadata") or {}).get("labels")) or {}
 
 
-def _list(facts: dict, key: str) -> list:
+def object_list(facts: dict, key: str) -> list:
+    """``facts[key]`` as a list of dicts (missing, null or malformed entries dropped)."""
     v = (facts or {}).get(key) or []
     return [o for o in v if isinstance(o, dict)] if isinstance(v, list) else []
 
@@ -87,17 +88,17 @@ def operator_signals(facts: dict) -> List[str]:
     found = []
     if (facts or {}).get("kataconfig_crd"):
         found.append("CRD %s" % KATACONFIG_CRD)
-    for kc in _list(facts, "kataconfigs"):
+    for kc in object_list(facts, "kataconfigs"):
         found.append("%s %s" % (KATACONFIG_KIND, _name(kc) or "?"))
     if (facts or {}).get("osc_namespace"):
         found.append("namespace %s" % OSC_NAMESPACE)
-    for mc in _list(facts, "mcs"):
+    for mc in object_list(facts, "mcs"):
         owner = operator_owner(mc)
         refs = [r for r in ((mc.get("metadata") or {}).get("ownerReferences") or [])
                 if isinstance(r, dict) and r.get("kind") == KATACONFIG_KIND]
         if owner and (_name(mc) in OSC_MC_NAMES or refs):
             found.append("MachineConfig %s (owned by %s)" % (_name(mc), owner))
-    rc = find(_list(facts, "runtimeclasses"), RUNTIMECLASS_NAME)
+    rc = find(object_list(facts, "runtimeclasses"), RUNTIMECLASS_NAME)
     if rc is not None and operator_owner(rc):
         found.append("RuntimeClass %s (owned by %s)" % (RUNTIMECLASS_NAME, operator_owner(rc)))
     return found
@@ -156,7 +157,7 @@ def target_nodes(facts: dict, request: dict) -> List[str]:
     selected nodes (``node_names`` that exist, nodes matching ``node_selector``, or with ``all_workers`` every
     node labelled worker and not master). An invalid selector selects nothing (preflight reports it).
     """
-    pools, nodes = _list(facts, "pools"), _list(facts, "nodes")
+    pools, nodes = object_list(facts, "pools"), object_list(facts, "nodes")
     pool = _target_pool(request)
     r = request or {}
     if pool in STANDARD_POOLS:
@@ -237,20 +238,20 @@ def _name_conflicts(facts: dict, pool: str, creating: bool) -> List[Problem]:
     out = []
     # A foreign MachineConfig with our name counts as the operator's (objects.operator_owner) and is refused
     # by the operator check; here only our own MC for another pool matters.
-    mc = find(_list(facts, "mcs"), MC_NAME)
+    mc = find(object_list(facts, "mcs"), MC_NAME)
     if mc is not None and is_ours(mc) and mc_role(mc) != pool:
         out.append(Problem("mc-other-pool",
                            "kubectl-kata already enabled kata for pool %s (MachineConfig %s has role %s)"
                            % (mc_role(mc), MC_NAME, mc_role(mc)),
                            "run `kubectl kata disable` first, then enable for pool %s" % pool))
     if creating:
-        existing = find(_list(facts, "pools"), pool)
+        existing = find(object_list(facts, "pools"), pool)
         if existing is not None and not is_ours(existing):
             out.append(Problem("name-conflict",
                                "MachineConfigPool %s already exists and was not created by kubectl-kata" % pool,
                                "use it as is with `--pool %s` (without creating it), or pick another pool name"
                                % pool))
-    rc = find(_list(facts, "runtimeclasses"), RUNTIMECLASS_NAME)
+    rc = find(object_list(facts, "runtimeclasses"), RUNTIMECLASS_NAME)
     if rc is not None and not is_ours(rc) and not operator_owner(rc):
         out.append(Problem("name-conflict",
                            "RuntimeClass %s already exists and was not created by kubectl-kata" % RUNTIMECLASS_NAME,
@@ -260,7 +261,7 @@ def _name_conflicts(facts: dict, pool: str, creating: bool) -> List[Problem]:
 
 
 def _selection_problems(facts: dict, request: dict, pool: str) -> List[Problem]:
-    nodes = _list(facts, "nodes")
+    nodes = object_list(facts, "nodes")
     r = request or {}
     chosen = _selections(r)
     if pool in STANDARD_POOLS:
@@ -292,7 +293,7 @@ def _selection_problems(facts: dict, request: dict, pool: str) -> List[Problem]:
 
 
 def _node_problems(facts: dict, pool: str, names: List[str], ver: Optional[tuple]) -> List[Problem]:
-    pools, nodes = _list(facts, "pools"), _list(facts, "nodes")
+    pools, nodes = object_list(facts, "pools"), object_list(facts, "nodes")
     by_name = {_name(n): n for n in nodes}
     targets = [by_name[n] for n in names if n in by_name]
     out = []
@@ -366,12 +367,15 @@ def preflight_enable(facts: dict, request: dict) -> List[Problem]:
     if r_pool and r_create and r_pool != r_create:
         return [Problem("bad-request", "--pool %s and --create-pool %s disagree" % (r_pool, r_create),
                         "the created pool is the target pool; pass only --create-pool %s" % r_create)]
+    if r_create in STANDARD_POOLS:
+        return [Problem("bad-request", "--create-pool %s: the %s pool always exists" % (r_create, r_create),
+                        "use --pool %s" % r_create)]
     pool = _target_pool(request)
     try:
         validate_pool_name(pool)
     except ValueError as e:
         return [Problem("bad-request", str(e), "pool names are DNS labels, e.g. kata-oc")]
-    pools = _list(facts, "pools")
+    pools = object_list(facts, "pools")
     creating = bool(r_create)
 
     vprobs, ver = _version_problems(facts)
@@ -420,7 +424,7 @@ def preflight_disable(facts: dict, pool: Optional[str] = None) -> List[Problem]:
         return out
     out.extend(_operator_problems(facts, "disable"))
     # A foreign MC with our name is operator-owned by definition (objects.operator_owner): refused above.
-    mc = find(_list(facts, "mcs"), MC_NAME)
+    mc = find(object_list(facts, "mcs"), MC_NAME)
     if mc is None:
         out.append(Problem("not-enabled", "MachineConfig %s does not exist: kata is not enabled by kubectl-kata"
                            % MC_NAME, "nothing to roll back; leftover pool labels or RuntimeClass are cleaned up "
@@ -430,7 +434,7 @@ def preflight_disable(facts: dict, pool: Optional[str] = None) -> List[Problem]:
                            "run disable with --pool %s" % mc_role(mc)))
     pool_name = pool or (mc_role(mc) if mc is not None else None)
     if pool_name:
-        p = find(_list(facts, "pools"), pool_name)
+        p = find(object_list(facts, "pools"), pool_name)
         if p is None:
             out.append(Problem("pool-missing", "MachineConfigPool %s does not exist" % pool_name,
                                "check `oc get mcp`", WARNING))

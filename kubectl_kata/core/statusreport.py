@@ -66,7 +66,7 @@ from .constants import (ANN_CURRENT_CONFIG, ANN_DESIRED_CONFIG, ANN_STATE, DEFAU
                         MANAGED_BY_VALUE, MANAGER_OPERATOR, MASTER_POOL, MC_NAME, MCD_STATE_DONE,
                         RUNTIMECLASS_NAME, WORKER_POOL)
 from .objects import is_ours, mc_extensions, mc_role
-from .preflight import (ERROR, WARNING, Problem, _list, find, is_converged, node_arch, operator_signals)
+from .preflight import WARNING, Problem, find, is_converged, node_arch, object_list, operator_signals
 from .rollout import pool_rollout_state, source_names
 from .selectors import MultiplePoolsError, matches_label_map, pools_for_node
 
@@ -76,8 +76,8 @@ KIND = "KataStatus"
 
 def detect_pool(facts: dict) -> Optional[str]:
     """The pool ``status`` reports on when none is given (order documented in the module docstring)."""
-    pools = _list(facts, "pools")
-    mc = find(_list(facts, "mcs"), MC_NAME)
+    pools = object_list(facts, "pools")
+    mc = find(object_list(facts, "mcs"), MC_NAME)
     role = mc_role(mc) if mc is not None else None
     if role:
         return role
@@ -94,7 +94,7 @@ def rendered_includes_extension(facts: dict, pool: Optional[dict], rendered_name
     """Does rendered config ``rendered_name`` request the extension? None when it cannot be told."""
     if not rendered_name:
         return None
-    mcs = _list(facts, "mcs")
+    mcs = object_list(facts, "mcs")
     rendered = find(mcs, rendered_name)
     if rendered is not None:
         return EXTENSION in mc_extensions(rendered)
@@ -123,8 +123,8 @@ def _count_kata_pods(facts: dict) -> int:
 
 def _node_membership(facts: dict, pool_name: Optional[str]) -> tuple:
     """(nodes of the pool, problems for nodes matching two custom pools)."""
-    pools, members, conflicts = _list(facts, "pools"), [], []
-    for n in _list(facts, "nodes"):
+    pools, members, conflicts = object_list(facts, "pools"), [], []
+    for n in object_list(facts, "nodes"):
         meta = n.get("metadata") or {}
         try:
             names = pools_for_node(meta.get("name") or "", meta.get("labels"), pools)
@@ -157,10 +157,10 @@ def build_status(facts: dict, pool_name: Optional[str] = None) -> dict:
     problems = []  # type: List[Problem]
     openshift = bool(facts.get("openshift"))
     pool_name = pool_name or (detect_pool(facts) if openshift else None)
-    pools = _list(facts, "pools")
+    pools = object_list(facts, "pools")
     pool = find(pools, pool_name) if pool_name else None
 
-    mc = find(_list(facts, "mcs"), MC_NAME)
+    mc = find(object_list(facts, "mcs"), MC_NAME)
     ours = mc is not None and is_ours(mc)
     extensions = mc_extensions(mc)
     enabled = mc is not None and EXTENSION in extensions
@@ -228,10 +228,10 @@ def build_status(facts: dict, pool_name: Optional[str] = None) -> dict:
         nodes_out.append({"name": name, "state": ns.state if ns else None, "currentConfig": cur,
                           "desiredConfig": des, "kataReady": kata_ready, "reason": ns.reason if ns else None})
 
-    rc = find(_list(facts, "runtimeclasses"), RUNTIMECLASS_NAME)
+    rc = find(object_list(facts, "runtimeclasses"), RUNTIMECLASS_NAME)
     rc_sel = (((rc or {}).get("scheduling") or {}).get("nodeSelector")) if rc is not None else None
     if rc is not None:
-        selected = {(n.get("metadata") or {}).get("name") for n in _list(facts, "nodes")
+        selected = {(n.get("metadata") or {}).get("name") for n in object_list(facts, "nodes")
                     if matches_label_map(rc_sel, (n.get("metadata") or {}).get("labels"))}
         member_names = {(n.get("metadata") or {}).get("name") for n in members}
         matches_pool = bool(member_names) and selected == member_names
@@ -275,4 +275,4 @@ def build_status(facts: dict, pool_name: Optional[str] = None) -> dict:
     }
 
 
-__all__ = ["API_VERSION", "KIND", "build_status", "detect_pool", "rendered_includes_extension", "ERROR", "WARNING"]
+__all__ = ["API_VERSION", "KIND", "build_status", "detect_pool", "rendered_includes_extension"]
