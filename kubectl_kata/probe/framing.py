@@ -23,18 +23,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Dict, List, Mapping, NamedTuple, Tuple, Union
+from typing import Dict, List, Mapping, Tuple, Union
 
-try:  # the shared type lives in the pure core once it exists
-    from kubectl_kata.core.nodefacts import RawResult  # type: ignore
-except ImportError:  # pragma: no cover - exercised only before core.nodefacts lands
-    class RawResult(NamedTuple):  # type: ignore[no-redef]
-        """Result of one command on the node: raw stdout, raw stderr and exit status."""
-
-        stdout: bytes
-        stderr: bytes
-        rc: int
-
+from kubectl_kata.core.nodefacts import RawResult
 
 __all__ = [
     "FRAME_VERSION",

@@ -162,7 +162,8 @@ class KubectlDebugBackend(ProbeBackend):
 
         def stopped(out: ProcOutcome, what: str, diag: Optional[Tuple[str, str]] = None) -> NodeProbeResult:
             if out.cancelled or cancel_event.is_set():
-                return fail(REASON_CANCELLED, "cancelled while %s" % what, out)
+                return fail(REASON_CANCELLED, "cancelled after %.0fs (%s)"
+                            % (time.monotonic() - start, what), out)
             if diag:
                 return fail(diag[0], "no result within %gs: %s" % (timeout_s, diag[1]), out)
             return fail(REASON_TIMEOUT, "no result within %gs (%s)" % (timeout_s, what), out)
@@ -192,13 +193,14 @@ class KubectlDebugBackend(ProbeBackend):
             last_diag: Optional[Tuple[str, str]] = None
             while True:
                 if cancel_event.is_set():
-                    return fail(REASON_CANCELLED, "cancelled while waiting for the debug pod")
+                    return fail(REASON_CANCELLED, "cancelled after %.0fs (debug pod never started)"
+                                % (time.monotonic() - start))
                 if left() <= 0:
                     return stopped(ProcOutcome([], b"", b"", 0, 0.0, timed_out=True),
                                    "debug pod never started", last_diag)
                 g = run(self._get_pod(pod))
                 if g.stopped:
-                    return stopped(g, "waiting for the debug pod", last_diag)
+                    return stopped(g, "debug pod never started", last_diag)
                 try:
                     obj = json.loads(g.stdout.decode("utf-8", "replace")) if g.rc == 0 else None
                 except ValueError:

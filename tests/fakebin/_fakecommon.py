@@ -127,31 +127,11 @@ def simple_name(node):
 
 # --------------------------------------------------------------------------- node data
 
-def _standin_node_raw(scenario, node, arch, release):
-    """Minimal stand-in until tests/nodesim.py lands (shapes from DOMAIN.md 4.1-4.4)."""
-    osr = ('NAME="Red Hat Enterprise Linux CoreOS"\nID="rhcos"\nVERSION_ID="%s"\n'
-           'OPENSHIFT_VERSION="%s"\n' % (release, release)).encode()
-    rq = ("kata-containers\t(none)\t3.7.0\t6.rhaos%s.el9\t%s\n" % (release, arch)).encode()
-    raw = {
-        "os-release": (osr, b"", 0),
-        "uname-r": (b"5.14.0-427.22.1.el9_4.%s\n" % arch.encode(), b"", 0),
-        "uname-m": (arch.encode() + b"\n", b"", 0),
-        "rpm-qa": (rq, b"", 0),
-        "paths": (b"/usr/bin/kata-runtime\tpresent\n/dev/kvm\tpresent\n", b"", 0),
-    }
-    return raw
-
-
 def node_raw(spec, node):
     """dict key -> (stdout bytes, stderr bytes, rc), from tests/nodesim.make_node_raw."""
-    scenario = spec.get("scenario", "healthy")
-    arch = spec.get("arch", "x86_64")
-    release = str(spec.get("release", "4.16"))
-    try:
-        from tests.nodesim import make_node_raw  # noqa: E402  (repo root is on sys.path)
-    except ImportError:
-        return _standin_node_raw(scenario, node, arch, release)
-    raw = make_node_raw(scenario, node=node, arch=arch, release=release)
+    from tests.nodesim import make_node_raw  # noqa: E402  (repo root is on sys.path)
+    raw = make_node_raw(spec.get("scenario", "healthy"), node=node, arch=spec.get("arch", "x86_64"),
+                        release=str(spec.get("release", "4.16")))
     return {k: (bytes(v[0]), bytes(v[1]), int(v[2])) for k, v in raw.items()}
 
 
