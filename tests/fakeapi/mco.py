@@ -34,11 +34,14 @@ step. Sources (openshift/machine-config-operator unless noted):
   Extension failures: before 4.16 the daemon rejects unknown names (``invalid extensions found: [a b]``, before
   any drain, node stays schedulable); an extension whose RPM is absent for the node's architecture fails in
   rpm-ostree after the drain (``error running rpm-ostree update --install kata-containers: error: Packages
-  not found: kata-containers: exit status 1``), the node stays cordoned.
+  not found: kata-containers: exit status 1``), the node stays cordoned -- and, being unavailable, keeps
+  blocking its pool even after the MC is removed, as in the real node controller.  A failed node retries only
+  when its desiredConfig changes; returning it to its currentConfig completes at once (state Done).
 - pool status (``pkg/controller/node/status.go`` ``calculateStatus``): counters from node annotations,
   conditions through ``SetMachineConfigPoolCondition`` semantics (lastTransitionTime only moves when the
   status flips; an updated condition is moved to the end of the list), ``status.configuration`` copied from
-  spec only once every node is updated.
+  spec only once every node is updated; ``Degraded`` carries the NodeDegraded message (MCO main).  Pools without
+  a rendered target yet get no status (the node controller waits: "Empty Current MachineConfig").
 - owner garbage collection (kube-controller-manager, not the MCO): deleting a pool deletes the rendered
   MachineConfigs it owns, as the real cluster's garbage collector does.
 """
@@ -493,9 +496,9 @@ class SimulatedMCO:
         self._membership_errors: dict = {}
         self._rendered_cache: dict = {}   # rendered name -> spec (survives garbage collection)
         self._subscribed = False
-        self._seen_generation: dict = {}
+        self._seen_generation: dict = {}  # pool name -> metadata.generation last seen in an event
         self._seen_pools: set = set()     # pools the render controller has looked at
-        self._adopted: dict = {}          # pool -> {inputs fingerprint: rendered name found at first sight}  # pool name -> metadata.generation last seen in an event
+        self._adopted: dict = {}          # pool -> {inputs fingerprint: rendered name found at first sight}
         self.errors: list = []            # unexpected exceptions inside the loop (tests assert it stays empty)
 
     # ------------------------------------------------------------------ lifecycle
