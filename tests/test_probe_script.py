@@ -165,6 +165,18 @@ def test_script_end_to_end(shell, stubs):
     # the temp directory is gone
     assert os.listdir(env["TMPDIR"]) == []
 
+    # what the script really prints is what core.nodefacts parses
+    from kubectl_kata.core.nodefacts import parse_node_facts
+    facts = parse_node_facts(items)
+    assert [str(p) for p in facts.installed("kata-containers")] and facts.packages is not None
+    assert facts.file_owners["/usr/bin/python3"] == ["python3", "python-unversioned-command"]
+    assert facts.file_owners["/usr/libexec/not-owned"] == []
+    assert facts.paths and set(facts.paths) == set(PROBED_PATHS)
+    assert facts.osbuilder_unit == {"Result": "success", "UnitFileState": "enabled", "ActiveState": "active",
+                                    "SubState": "exited"}
+    assert facts.arch == os.uname().machine
+    assert "rpm-qa" not in facts.errors and "rpm-file-provides" not in facts.errors
+
 
 @pytest.mark.parametrize("shell", SHELLS)
 def test_binary_safe_and_item_timeout(shell, stubs):
@@ -226,3 +238,10 @@ def test_script_text_contract():
         build_script("bad nonce'; rm -rf /")
     with pytest.raises(ValueError):
         build_script(NONCE, item_timeout_s=0)
+
+
+def test_keys_and_paths_match_what_nodefacts_parses():
+    # the script's contract with kubectl_kata.core.nodefacts (written separately)
+    from kubectl_kata.core.nodefacts import KEYS, PROBED_PATHS as NODEFACTS_PATHS
+    assert tuple(COLLECTION_KEYS) == tuple(KEYS)
+    assert tuple(PROBED_PATHS) == tuple(NODEFACTS_PATHS)
