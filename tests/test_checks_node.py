@@ -175,6 +175,15 @@ def test_truncated_collection_reports_and_skips():
     assert "node.package-version" in ids
 
 
+def test_missing_file_provides_does_not_fake_unsatisfied_paths():
+    raw = nodesim.make_node_raw()
+    del raw["rpm-file-provides"]
+    assert sev_of(run(raw=raw), "node.closure-complete") == ["ok"]
+    raw = nodesim.make_node_raw("closure-missing")
+    del raw["rpm-file-provides"]
+    assert sev_of(run("closure-missing", raw=raw), "node.closure-complete") == ["error"]
+
+
 def test_failed_commands_and_garbage_results_never_raise():
     raw = nodesim.make_node_raw()
     raw["rpm-ostree-status"] = RawResult(b"", b"error: Couldn't connect to rpm-ostreed\n", 1)
