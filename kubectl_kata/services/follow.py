@@ -78,9 +78,8 @@ def follow_rollout(cluster, pool_name: str, mc_name: str, expect_present: bool, 
                          args=(cluster, kind, (lst.get("metadata") or {}).get("resourceVersion"), events, stop, window))
         for kind, lst in (("MachineConfigPool", pools_list), ("Node", nodes_list))
     ]
-    for t in threads:
-        t.start()
     deadline = None if not timeout else monotonic() + timeout
+    watching = False
     try:
         while True:
             pool = snap.pools.get(pool_name)
@@ -98,6 +97,11 @@ def follow_rollout(cluster, pool_name: str, mc_name: str, expect_present: bool, 
                 why = "; ".join(state.reasons) or state.message
                 raise RolloutFailed(f"pool {pool_name} is degraded: {why}",
                                     hint=_degraded_hint(state))
+            if not watching:
+                # Only now: a rollout that is already finished costs two list calls and no watch.
+                for t in threads:
+                    t.start()
+                watching = True
             remaining = None if deadline is None else deadline - monotonic()
             if remaining is not None and remaining <= 0:
                 raise RolloutTimeout(
