@@ -12,7 +12,6 @@ import os
 import random
 import re
 import signal
-import string
 import sys
 import time
 
@@ -29,7 +28,6 @@ DEFAULT_NODE = {
     "behaviour": "ok",
 }
 DEFAULT_SUPPORT_IMAGE = "registry.redhat.io/rhel9/support-tools"
-_SECRET_FLAGS = ("--token", "--password", "--registry-config", "-a")
 
 
 # --------------------------------------------------------------------------- state dir
