@@ -59,3 +59,48 @@ def test_follower_relists_after_410_and_still_finishes(make_fake_cluster, tmp_pa
     assert len(lists) >= 3    # ...and an expired resourceVersion (410) made it relist beyond the two initial lists
     phases = [s.phase for s in states]
     assert phases[-1] == "done" and "rolling" in phases
+
+
+def test_status_watch_follows_until_done_and_tty_progress(make_fake_cluster, tmp_path):
+    fc = make_fake_cluster(workers=2)
+    kc = fc.write_kubeconfig(str(tmp_path / "kc"))
+    res = run_cli(["enable", "--no-wait"], kubeconfig=kc)
+    assert res.exit_code == 0 and "Not waiting" in res.stdout
+    res = run_cli(["status", "--watch", "--timeout", "60s"], kubeconfig=kc, tty=True)
+    assert res.exit_code == 0, res.stderr
+    assert "worker: done 2/2 updated" in res.stdout  # the live panel's last frame
+    for node in fc.store.list("Node"):
+        if "node-role.kubernetes.io/worker" in node["metadata"]["labels"]:
+            assert node["metadata"]["name"] in res.stdout
+
+
+def test_ctrl_c_stops_following_not_the_rollout(make_fake_cluster, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    fc = make_fake_cluster(workers=3)
+    fc.mco.step_delay = 0.5
+    kc = fc.write_kubeconfig(str(tmp_path / "kc"))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-m", "kubectl_kata", "enable", "--timeout", "60s"],
+                            cwd=root, env=dict(os.environ, KUBECONFIG=kc, PYTHONPATH=root),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and fc.store.get("MachineConfig", MC_NAME) is None:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert "status --watch" in err and "Traceback" not in err
+    assert fc.store.get("MachineConfig", MC_NAME) is not None  # the change stays; the rollout carries on
+    assert fc.mco.wait_idle(30)
+    pool = fc.store.get("MachineConfigPool", "worker")
+    assert MC_NAME in [s["name"] for s in pool["spec"]["configuration"]["source"]]
