@@ -1,0 +1,291 @@
+"""Support bundles: ``doctor --bundle PATH`` writes one, ``doctor --from PATH`` re-analyses it offline.
+
+Layout (a ``.tar.gz`` whose members sit under one top directory ``kata-doctor-bundle/``; ``--from`` also
+accepts that directory unpacked, or the directory's contents at the root)::
+
+    manifest.json                 plugin version, creation time, via, scope, commands run (secrets redacted),
+                                  per-node {ok, reason, error}, layout version
+    report.json                   the report printed with -o json
+    cluster/facts.json            the cluster objects doctor used (nodes, pools, MachineConfigs,
+                                  RuntimeClasses, KataConfigs, osimageurl ConfigMap, version); Secrets
+                                  redacted like `oc adm inspect`, MachineConfig file contents replaced by
+                                  "<n> bytes long" (00-worker carries the pull secret)
+    expected/expectation.json     the expected package set used (kind DoctorExpectation; also valid for
+                                  --expected)
+    nodes/<node>/probe.json       probe outcome: ok, reason, error, notes, stderr tail, redacted command,
+                                  duration, and {key: rc} of every collected item
+    nodes/<node>/raw/<key>.stdout the node command's stdout, verbatim (bytes as collected)
+    nodes/<node>/raw/<key>.stderr its stderr, verbatim (only when not empty)
+
+Never in a bundle: the pull secret, the kubeconfig, bearer tokens, private keys.
+
+Reading is defensive: member names must be relative, without ``..`` and inside the top directory; only
+regular files and directories are accepted (no links, devices or FIFOs); every member is capped at
+``MAX_MEMBER_BYTES``, the whole bundle at ``MAX_TOTAL_BYTES`` (decompressed) and ``MAX_MEMBERS`` entries.
+Members are read into memory, never extracted to disk. Any violation is a ``BundleError`` (exit 2).
+"""
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import posixpath
+import re
+import stat
+import tarfile
+import tempfile
+from typing import Any, Dict, Optional
+
+from kubectl_kata import __version__
+from kubectl_kata.core.nodefacts import RawResult
+from kubectl_kata.errors import BundleError
+
+__all__ = ["write_bundle", "read_bundle", "load_members", "TOP", "LAYOUT_VERSION", "MAX_MEMBER_BYTES",
+           "MAX_TOTAL_BYTES", "MAX_MEMBERS"]
+
+TOP = "kata-doctor-bundle"
+LAYOUT_VERSION = 1
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+MAX_MEMBERS = 200_000
+_SAFE_PART = re.compile(r"^[A-Za-z0-9_.:@+-]{1,255}$")
+
+
+def _json(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _safe_part(part: str, what: str) -> str:
+    if part in (".", "..") or not _SAFE_PART.match(part):
+        raise BundleError("refusing %s %r in a bundle path" % (what, part))
+    return part
+
+
+def bundle_members(col, doc) -> Dict[str, bytes]:
+    """Relative path -> content of every bundle file (without the top directory)."""
+    files: Dict[str, bytes] = {}
+    nodes_manifest = {}
+    for node, rec in sorted(col.probes.items()):
+        _safe_part(node, "node name")
+        items = {}
+        for key, res in sorted((rec.raw or {}).items()):
+            _safe_part(key, "item key")
+            items[key] = res.rc
+            files["nodes/%s/raw/%s.stdout" % (node, key)] = bytes(res.stdout)
+            if res.stderr:
+                files["nodes/%s/raw/%s.stderr" % (node, key)] = bytes(res.stderr)
+        files["nodes/%s/probe.json" % node] = _json({
+            "node": node, "ok": rec.ok, "reason": rec.reason, "error": rec.error, "notes": rec.notes,
+            "stderrTail": rec.stderr_tail, "command": rec.command, "durationSeconds": rec.duration_s,
+            "items": items if rec.raw is not None else None})
+        nodes_manifest[node] = {"ok": rec.ok, "reason": rec.reason, "error": rec.error}
+    files["cluster/facts.json"] = _json(col.facts)
+    files["expected/expectation.json"] = _json(col.expectation.to_dict())
+    files["report.json"] = _json(doc)
+    files["manifest.json"] = _json({
+        "apiVersion": "kata.kubectl.io/v1", "kind": "DoctorBundle", "layoutVersion": LAYOUT_VERSION,
+        "pluginVersion": __version__,
+        "createdAt": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "via": col.via, "scope": col.scope, "commands": col.commands, "nodes": nodes_manifest,
+    })
+    return files
+
+
+def write_bundle(path: str, col, doc) -> str:
+    """Write the bundle as ``.tar.gz`` (atomically: temp file then rename). Returns the path written."""
+    files = bundle_members(col, doc)
+    target = os.path.abspath(path)
+    if os.path.isdir(target):
+        target = os.path.join(target, "kata-doctor-bundle.tar.gz")
+    directory = os.path.dirname(target) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".kata-doctor-", suffix=".tar.gz", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+                now = int(datetime.datetime.now().timestamp())
+                dirs = sorted({posixpath.dirname(p) for p in files} | {""})
+                seen = set()
+                for d in dirs:
+                    parts = [p for p in d.split("/") if p]
+                    for i in range(len(parts) + 1):
+                        sub = "/".join(parts[:i])
+                        if sub in seen:
+                            continue
+                        seen.add(sub)
+                        ti = tarfile.TarInfo(TOP + ("/" + sub if sub else ""))
+                        ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, now
+                        tar.addfile(ti)
+                for name in sorted(files):
+                    data = files[name]
+                    ti = tarfile.TarInfo("%s/%s" % (TOP, name))
+                    ti.size, ti.mode, ti.mtime = len(data), 0o644, now
+                    tar.addfile(ti, io.BytesIO(data))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return target
+
+
+# --------------------------------------------------------------------------- reading
+
+def _check_name(name: str) -> str:
+    if not name or "\x00" in name or name.startswith("/") or "\\" in name or re.match(r"^[A-Za-z]:", name):
+        raise BundleError("unsafe path in bundle: %r (absolute paths are refused)" % name)
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise BundleError("unsafe path in bundle: %r (path traversal with '..' is refused)" % name)
+    return "/".join(parts)
+
+
+def _strip_top(members: Dict[str, bytes]) -> Dict[str, bytes]:
+    if "manifest.json" in members:
+        return members
+    tops = {n.split("/", 1)[0] for n in members}
+    if len(tops) == 1:
+        tops.pop()
+        stripped = {n.split("/", 1)[1]: v for n, v in members.items() if "/" in n}
+        if "manifest.json" in stripped:
+            return stripped
+    raise BundleError("not a kubectl-kata doctor bundle: manifest.json not found")
+
+
+def _from_tar(path: str) -> Dict[str, bytes]:
+    members: Dict[str, bytes] = {}
+    total = 0
+    try:
+        with tarfile.open(path, mode="r:*") as tar:
+            count = 0
+            for m in tar:
+                count += 1
+                if count > MAX_MEMBERS:
+                    raise BundleError("bundle has more than %d members" % MAX_MEMBERS)
+                name = _check_name(m.name)
+                if m.isdir():
+                    continue
+                if not m.isfile():
+                    kind = "link" if (m.issym() or m.islnk()) else "special file"
+                    raise BundleError("refusing %s %r in bundle (only regular files are accepted)" % (kind, m.name))
+                if m.size > MAX_MEMBER_BYTES:
+                    raise BundleError("bundle member %r is %d bytes, more than the %d-byte limit"
+                                      % (m.name, m.size, MAX_MEMBER_BYTES))
+                total += m.size
+                if total > MAX_TOTAL_BYTES:
+                    raise BundleError("bundle is larger than %d bytes unpacked" % MAX_TOTAL_BYTES)
+                fh = tar.extractfile(m)
+                data = fh.read(MAX_MEMBER_BYTES + 1) if fh else b""
+                if len(data) != m.size:
+                    raise BundleError("bundle member %r is truncated" % m.name)
+                members[name] = data
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        if isinstance(exc, BundleError):
+            raise
+        raise BundleError("cannot read bundle %s: %s" % (path, exc)) from None
+    return members
+
+
+def _from_dir(root: str) -> Dict[str, bytes]:
+    members: Dict[str, bytes] = {}
+    total = 0
+    base = os.path.realpath(root)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in list(dirnames) + filenames:
+            full = os.path.join(dirpath, name)
+            st = os.lstat(full)
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            if stat.S_ISLNK(st.st_mode):
+                real = os.path.realpath(full)
+                if not (real == base or real.startswith(base + os.sep)):
+                    raise BundleError("refusing link %r in bundle: it points outside the bundle" % rel)
+                raise BundleError("refusing link %r in bundle (only regular files are accepted)" % rel)
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                raise BundleError("refusing special file %r in bundle" % rel)
+            if st.st_size > MAX_MEMBER_BYTES:
+                raise BundleError("bundle member %r is %d bytes, more than the %d-byte limit"
+                                  % (rel, st.st_size, MAX_MEMBER_BYTES))
+            total += st.st_size
+            if total > MAX_TOTAL_BYTES:
+                raise BundleError("bundle is larger than %d bytes" % MAX_TOTAL_BYTES)
+            if len(members) >= MAX_MEMBERS:
+                raise BundleError("bundle has more than %d members" % MAX_MEMBERS)
+            with open(full, "rb") as fh:
+                members[_check_name(rel)] = fh.read(MAX_MEMBER_BYTES + 1)
+    return members
+
+
+def load_members(path: str) -> Dict[str, bytes]:
+    if not os.path.exists(path):
+        raise BundleError("bundle %s does not exist" % path)
+    members = _from_dir(path) if os.path.isdir(path) else _from_tar(path)
+    return _strip_top(members)
+
+
+def _load_json(members: Dict[str, bytes], name: str) -> Any:
+    if name not in members:
+        raise BundleError("bundle is missing %s" % name)
+    try:
+        return json.loads(members[name].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BundleError("bundle file %s is not valid JSON" % name) from None
+
+
+def read_bundle(path: str):
+    """-> ``services.doctor.Collected`` rebuilt from the bundle."""
+    from kubectl_kata.doctor.expected import Expectation, ExpectationError
+    from kubectl_kata.services.doctor import Collected, ProbeRecord
+
+    members = load_members(path)
+    manifest = _load_json(members, "manifest.json")
+    if not isinstance(manifest, dict) or manifest.get("kind") != "DoctorBundle":
+        raise BundleError("not a kubectl-kata doctor bundle: manifest.json has no kind DoctorBundle")
+    if manifest.get("layoutVersion") != LAYOUT_VERSION:
+        raise BundleError("bundle layout version %r is not supported (this plugin reads %d)"
+                          % (manifest.get("layoutVersion"), LAYOUT_VERSION))
+    facts = _load_json(members, "cluster/facts.json")
+    try:
+        expectation = Expectation.from_dict(_load_json(members, "expected/expectation.json"), "expectation.json")
+    except ExpectationError as exc:
+        raise BundleError("bundle: %s" % exc) from None
+    scope = manifest.get("scope") or {}
+    if not isinstance(facts, dict) or not isinstance(scope, dict) or not isinstance(scope.get("nodes"), list):
+        raise BundleError("bundle manifest/facts are malformed")
+    probes: Dict[str, ProbeRecord] = {}
+    for node in scope["nodes"]:
+        if not isinstance(node, str):
+            raise BundleError("bundle scope lists a non-string node")
+        _safe_part(node, "node name")
+        pj = "nodes/%s/probe.json" % node
+        if pj not in members:
+            continue
+        p = _load_json(members, pj)
+        if not isinstance(p, dict):
+            raise BundleError("%s is malformed" % pj)
+        raw: Optional[Dict[str, RawResult]] = None
+        items = p.get("items")
+        if isinstance(items, dict):
+            raw = {}
+            for key, rc in items.items():
+                _safe_part(key, "item key")
+                if not isinstance(rc, int) or isinstance(rc, bool):
+                    raise BundleError("%s: rc of %s is not an integer" % (pj, key))
+                out = members.get("nodes/%s/raw/%s.stdout" % (node, key))
+                if out is None:
+                    raise BundleError("bundle is missing nodes/%s/raw/%s.stdout" % (node, key))
+                raw[key] = RawResult(out, members.get("nodes/%s/raw/%s.stderr" % (node, key), b""), rc)
+        probes[node] = ProbeRecord(
+            node=node, ok=bool(p.get("ok")), reason=str(p.get("reason") or ""),
+            error=p.get("error") if isinstance(p.get("error"), str) else None, raw=raw,
+            notes=[str(n) for n in p.get("notes") or []], stderr_tail=str(p.get("stderrTail") or ""),
+            command=[str(c) for c in p.get("command") or []], duration_s=float(p.get("durationSeconds") or 0.0))
+    commands = manifest.get("commands") if isinstance(manifest.get("commands"), list) else []
+    return Collected(facts=facts, scope={"pool": scope.get("pool"), "nodes": list(scope["nodes"]),
+                                         "selector": scope.get("selector")},
+                     probes=probes, expectation=expectation, via=manifest.get("via"), commands=commands)
+
