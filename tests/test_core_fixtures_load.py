@@ -12,7 +12,7 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures", "cluster")
-CRDS = "/work/shared/reference/crds"
+from tests.paths import CRDS, SAMPLES  # noqa: E402
 OSC_NAMESPACE = "openshift-sandboxed-containers-operator"
 
 CRD_FILES = {
@@ -138,7 +138,7 @@ def test_fixture_pools_are_consistent(name):
 
 def test_nullable_translation_is_needed_for_the_real_capture():
     """The real OSC capture has kernelArguments: null; it must validate once nullable is honoured."""
-    with open("/work/shared/reference/samples/machineconfig-50-enable-sandboxed-containers-extension."
+    with open(SAMPLES + "machineconfig-50-enable-sandboxed-containers-extension."
               "capture-ocp4.9.yaml") as f:
         mc = yaml.safe_load(f)
     assert validate_against_crd(mc) == []

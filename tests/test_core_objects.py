@@ -11,7 +11,7 @@ from kubectl_kata.core.constants import MC_NAME
 from kubectl_kata.core.selectors import matches
 from tests.test_core_fixtures_load import by_kind, get, load_items, validate_against_crd
 
-SAMPLES = "/work/shared/reference/samples/"
+from tests.paths import SAMPLES  # noqa: E402
 
 
 def _sample(name):

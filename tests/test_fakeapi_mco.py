@@ -21,7 +21,7 @@ from tests.fakeapi import mco as M
 from tests.fakeapi.seeds import seed
 from tests.fakeapi.store import ObjectStore
 
-SAMPLES = "/work/shared/reference/samples"
+from tests.paths import SAMPLES  # noqa: E402
 STEP = 0.004
 RENDER = 0.03
 OSC_MC = "50-enable-sandboxed-containers-extension"

@@ -20,7 +20,7 @@ from kubectl_kata.core.parse.rpmdb import (parse_deps, parse_file_provides, pars
 from kubectl_kata.core.rpm import EVR, NEVRA, RPMSENSE_EQUAL, RPMSENSE_GREATER
 from tests import nodesim
 
-SAMPLES = "/work/shared/reference/samples/"
+from tests.paths import SAMPLES  # noqa: E402
 
 
 def sample(name):
