@@ -5,6 +5,7 @@ import json
 import os
 import socket
 
+import pytest
 import yaml
 
 from kubectl_kata.status import ExitStatus
@@ -119,3 +120,78 @@ def test_usage_errors_exit_2(tmp_path):
     assert res.exit_code == ExitStatus.USAGE and "--node-selector" in res.stderr
     res = run_cli(["frobnicate"])
     assert res.exit_code == ExitStatus.USAGE
+
+
+def test_tls_verification_failure(make_fake_cluster, tmp_path):
+    fc = make_fake_cluster(workers=1)
+    cfg = fc.kubeconfig_dict()
+    cfg["clusters"][0]["cluster"].pop("certificate-authority-data")  # system CAs do not know the fake's CA
+    kc = tmp_path / "kc"
+    kc.write_text(yaml.safe_dump(cfg))
+    res = run_cli(["status"], kubeconfig=str(kc))
+    assert res.exit_code == ExitStatus.CLUSTER_ERROR
+    assert res.stderr.startswith(f"error: TLS verification failed for {fc.url}")
+    assert "certificate-authority" in res.stderr
+
+
+@pytest.mark.parametrize("code, message, needle", [
+    (409, 'machineconfigs.machineconfiguration.openshift.io "50-enable-sandboxed-containers-extension" already exists',
+     "error: conflict: machineconfigs"),
+    (422, 'MachineConfig.machineconfiguration.openshift.io "50-enable-sandboxed-containers-extension" is invalid: '
+          'spec.extensions: Invalid value: "string"', "is invalid: spec.extensions"),
+    (503, "the server is currently unable to handle the request", "error: server error 503 on create"),
+    (500, "etcdserver: request timed out", "etcdserver: request timed out"),
+])
+def test_api_failures_on_create(make_fake_cluster, tmp_path, code, message, needle):
+    fc = make_fake_cluster(workers=1)
+    kc = _kc(fc, tmp_path)
+    fc.fail_next("POST", r"/machineconfigs$", code, message=message)
+    res = run_cli(["enable", "--no-wait"], kubeconfig=kc)
+    assert res.exit_code == ExitStatus.CLUSTER_ERROR, res.stderr
+    assert needle in res.stderr.splitlines()[0]
+    assert "Traceback" not in res.stderr
+
+
+def test_not_openshift_status_and_missing_api(make_fake_cluster, tmp_path):
+    fc = make_fake_cluster(openshift=False)
+    kc = _kc(fc, tmp_path)
+    res = run_cli(["status"], kubeconfig=kc)
+    assert res.exit_code == ExitStatus.CLUSTER_ERROR
+    assert "does not serve the machineconfiguration.openshift.io API" in res.stderr
+    res = run_cli(["version"], kubeconfig=kc)
+    assert res.exit_code == 0 and "Kubernetes:" in res.stdout
+
+
+def test_no_color_and_no_escape_codes_off_terminal(make_fake_cluster, tmp_path):
+    fc = make_fake_cluster(workers=1)
+    kc = _kc(fc, tmp_path)
+    res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc, tty=True, environ={"NO_COLOR": "1"})
+    assert res.exit_code == 0, res.stderr
+    assert "\x1b[3" not in res.stdout  # no colour codes
+    res = run_cli(["disable", "--timeout", "60s"], kubeconfig=kc, tty=False)
+    assert res.exit_code == 0 and "\x1b[" not in res.stdout  # no cursor movement either when piped
+
+
+def test_in_cluster_config_is_the_fallback(make_fake_cluster, tmp_path):
+    """No kubeconfig anywhere + a pod's service account -> the plugin uses in-cluster config."""
+    import os
+    import shutil
+    from urllib.parse import urlparse
+
+    fc = make_fake_cluster(workers=1)
+    sa = "/var/run/secrets/kubernetes.io/serviceaccount"
+    if os.path.exists(sa):
+        pytest.fail(f"{sa} exists on this machine; refusing to overwrite it")
+    os.makedirs(sa)
+    try:
+        shutil.copy(fc.ca_file, os.path.join(sa, "ca.crt"))
+        with open(os.path.join(sa, "token"), "w") as fh:
+            fh.write(fc.token)
+        url = urlparse(fc.url)
+        res = run_cli(["status", "-o", "json"], environ={
+            "HOME": str(tmp_path), "KUBECONFIG": "", "KUBERNETES_SERVICE_HOST": url.hostname,
+            "KUBERNETES_SERVICE_PORT": str(url.port)})
+    finally:
+        shutil.rmtree("/var/run/secrets/kubernetes.io")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["kind"] == "KataStatus"

@@ -312,7 +312,13 @@ def connect(conn: ConnectionOptions, env) -> Cluster:
         server, context = resolved.server, resolved.context_name
     elif env.environ.get("KUBERNETES_SERVICE_HOST"):
         try:
-            k8s_config.load_incluster_config(client_configuration=configuration)
+            from kubernetes.config import incluster_config
+
+            incluster_config.InClusterConfigLoader(
+                token_filename=incluster_config.SERVICE_TOKEN_FILENAME,
+                cert_filename=incluster_config.SERVICE_CERT_FILENAME,
+                environ=env.environ,
+            ).load_and_set(configuration)
         except k8s_config.ConfigException as exc:
             raise ConfigError(f"in-cluster configuration is unusable: {_short(exc)}") from None
         server, context = configuration.host, "in-cluster"

@@ -852,7 +852,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if secs:
                 time.sleep(secs)
             auth = self.headers.get("Authorization") or ""
-            if auth != "Bearer " + api.token and not (not auth and path in ("/version", "/healthz", "/readyz",
+            scheme, _, credential = auth.partition(" ")
+            # the apiserver's bearer authenticator takes the scheme case-insensitively (client-go and the
+            # Python in-cluster loader send "bearer")
+            if not (scheme.lower() == "bearer" and credential.strip() == api.token) and not (not auth and path in ("/version", "/healthz", "/readyz",
                                                                             "/livez")):
                 raise APIError(401, "Unauthorized")
             fault = api._take_fault(method, path)
