@@ -6,6 +6,7 @@ and completion stay close to kubectl's own start-up time.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from typing import List, Optional
 
