@@ -1,0 +1,239 @@
+"""doctor end to end: the real CLI + real kubernetes client against the fake API server (tests/fakeapi) and the
+fake `oc`/`kubectl` on PATH (tests/fakebin, node data from tests/nodesim). Each scenario asserts the exact set of
+problem findings (check id, subject, severity)."""
+from __future__ import annotations
+
+import json
+import threading
+import _thread
+
+import pytest
+import yaml
+
+from kubectl_kata.status import ExitStatus
+from tests import nodesim
+from tests.clirunner import run_cli
+from tests.fakeapi import FakeCluster
+
+WORKERS = ["worker-0", "worker-1", "worker-2"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """OCP 4.16.3, 3 workers, kata enabled on `worker` by `kubectl kata enable`; the release OS image is the
+    one nodesim's nodes boot (so node.os-image can pass)."""
+    fc = FakeCluster(workers=3)
+    fc.start()
+    kc = str(fc.write_kubeconfig(tmp_path_factory.mktemp("kc") / "kubeconfig"))
+    cc = fc.store.get("ControllerConfig", "machine-config-controller")
+    cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
+    fc.store.update(cc)
+    res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc)
+    assert res.exit_code == 0, res.stderr
+    fc.kc = kc
+    fc.ext_image = fc.store.get("ConfigMap", "machine-config-osimageurl",
+                                "openshift-machine-config-operator")["data"]["baseOSExtensionsContainerImage"]
+    yield fc
+    fc.stop()
+
+
+def doctor(cluster, fake_oc, *args, nodes=None, images=None, default=None):
+    if images is None:
+        images = {cluster.ext_image: {"release": "4.16", "arch": "x86_64"}}
+    fake_oc.configure(nodes=nodes or {}, images=images, default=default)
+    env = {"FAKE_OC_SCENARIO_DIR": fake_oc.scenario_dir, "FAKE_OC_STATE_DIR": fake_oc.state_dir}
+    res = run_cli(["doctor"] + list(args), kubeconfig=cluster.kc, environ=env)
+    return res
+
+
+def report(cluster, fake_oc, *args, **kw):
+    res = doctor(cluster, fake_oc, "-o", "json", *args, **kw)
+    assert res.exit_code in (0, 1), res.stderr
+    return res, json.loads(res.stdout)
+
+
+def problems(doc):
+    return {(f["subject"], f["checkId"], f["severity"]) for f in doc["findings"] if f["severity"] in ("error", "warning")}
+
+
+def assert_clean(cluster, fake_oc):
+    assert fake_oc.live_pods() == []
+    assert not [n for n in cluster.store.list("Namespace") if n["metadata"]["name"].startswith("kata-doctor-")]
+    assert not fake_oc.events("namespace-create")   # oc never made its own temporary namespaces
+
+
+def test_healthy_pool(cluster, fake_oc):
+    cluster.reset_requests()
+    res, doc = report(cluster, fake_oc)
+    assert res.exit_code == ExitStatus.SUCCESS
+    assert problems(doc) == set()
+    assert doc["healthy"] is True and doc["rollup"] == "3 nodes OK"
+    assert doc["scope"] == {"pool": "worker", "nodes": WORKERS, "selector": None}
+    assert doc["expected"]["source"] == "release" and doc["expected"]["image"] == cluster.ext_image
+    assert doc["expected"]["packages"]["x86_64"]["kata-containers"] == "kata-containers-3.7.0-2.rhaos4.16.el9.x86_64"
+    # one oc debug per node, into the run's namespace, and nothing left behind
+    debug = fake_oc.invocations("oc", "debug")
+    assert sorted(a["argv"][a["argv"].index("debug") + 1] for a in debug) == ["node/" + n for n in WORKERS]
+    ns = {a for inv in debug for a in inv["argv"] if a.startswith("--to-namespace=")}
+    assert len(ns) == 1 and ns.pop().startswith("--to-namespace=kata-doctor-")
+    assert fake_oc.count("oc", "extract") == 1
+    posts = [r for r in cluster.requests if r["method"] == "POST" and r["path"].endswith("/namespaces")]
+    deletes = [r for r in cluster.requests if r["method"] == "DELETE" and "/namespaces/kata-doctor-" in r["path"]]
+    assert len(posts) == 1 and len(deletes) == 1
+    assert_clean(cluster, fake_oc)
+    table = doctor(cluster, fake_oc)
+    assert table.exit_code == 0
+    assert "No problems found." in table.stdout and "Nodes: 3 nodes OK" in table.stdout
+
+
+@pytest.mark.parametrize("scenario,expected", [
+    ("legacy-leftovers", {("worker-1", "node.legacy-leftovers", "warning"), ("worker-1", "node.crio-dropin", "error")}),
+    ("no-kvm", {("worker-1", "node.dev-kvm", "error")}),
+    ("modified-binary", {("worker-1", "node.rpm-verify", "error")}),
+    ("staged-pending", {("worker-1", "node.staged-deployment", "warning")}),
+])
+def test_node_scenarios(cluster, fake_oc, scenario, expected):
+    res, doc = report(cluster, fake_oc, nodes={"worker-1": {"scenario": scenario}})
+    assert res.exit_code == ExitStatus.PROBLEMS_FOUND
+    assert problems(doc) == expected
+    assert doc["rollup"].startswith("2 nodes OK, 1 differs: worker-1 (")
+    assert_clean(cluster, fake_oc)
+
+
+def test_closure_missing_and_version_skew_against_release(cluster, fake_oc):
+    res, doc = report(cluster, fake_oc, nodes={"worker-1": {"scenario": "closure-missing"},
+                                               "worker-2": {"scenario": "version-skew"}})
+    assert res.exit_code == 1
+    assert problems(doc) == {("worker-1", "node.closure-complete", "error"),
+                             ("worker-1", "node.package-version", "error"),
+                             ("worker-2", "node.package-version", "error")}
+    skew = sorted(f["details"]["package"] for f in doc["findings"]
+                  if f["subject"] == "worker-2" and f["checkId"] == "node.package-version")
+    assert skew == ["qemu-kvm-common", "qemu-kvm-core"]
+    assert all(f["details"]["direction"] == "older" for f in doc["findings"]
+               if f["subject"] == "worker-2" and f["checkId"] == "node.package-version")
+
+
+def test_kata_absent_from_extensions_repo_for_arch(cluster, fake_oc):
+    images = {cluster.ext_image: {"release": "4.16", "arch": "x86_64", "without": ["kata-containers"]}}
+    res, doc = report(cluster, fake_oc, images=images)
+    assert res.exit_code == 1
+    assert problems(doc) == {("cluster", "cluster.extension-available", "error")}
+    f = [f for f in doc["findings"] if f["checkId"] == "cluster.extension-available"][0]
+    assert f["details"] == {"arch": "x86_64", "nodes": WORKERS}
+    assert "not in the extensions repo for x86_64" in f["message"]
+
+
+def test_unreachable_nodes_are_reported_and_the_rest_still_comes_out(cluster, fake_oc):
+    res, doc = report(cluster, fake_oc, "--node-timeout", "1s",
+                      nodes={"worker-0": {"behaviour": "imagepullbackoff", "image": "mirror.local/tools:1"},
+                             "worker-1": {"behaviour": "hang"}})
+    assert res.exit_code == ExitStatus.PROBLEMS_FOUND
+    assert problems(doc) == {("worker-0", "node.probe", "error"), ("worker-1", "node.probe", "error")}
+    by = {f["subject"]: f for f in doc["findings"] if f["checkId"] == "node.probe"}
+    assert by["worker-0"]["details"]["reason"] == "image-pull"
+    assert "mirror.local/tools:1" in by["worker-0"]["message"]
+    assert by["worker-1"]["details"]["reason"] == "timeout"
+    assert [n["status"] for n in doc["nodes"]] == ["unreachable", "unreachable", "ok"]
+    assert doc["summary"]["nodes"] == {"total": 3, "ok": 1, "problems": 0, "unreachable": 2}
+    assert fake_oc.count("oc", "debug") == 3
+    assert_clean(cluster, fake_oc)
+
+
+def test_mixed_pool_consensus_finds_the_outlier(cluster, fake_oc):
+    # the extensions image cannot be read (disconnected): doctor falls back to the pool majority
+    res, doc = report(cluster, fake_oc, images={}, nodes={"worker-0": {"scenario": "version-skew"}})
+    assert res.exit_code == 1
+    assert doc["expected"]["source"] == "consensus"
+    assert "manifest unknown" in doc["expected"]["notes"][0]
+    assert problems(doc) == {("worker-0", "node.package-version", "error")}
+    assert doc["expected"]["packages"]["x86_64"]["qemu-kvm-core"] == "qemu-kvm-core-17:8.2.0-11.el9_4.x86_64"
+    src = [f for f in doc["findings"] if f["checkId"] == "cluster.expected-source"][0]
+    assert src["severity"] == "info" and "consensus" in src["message"]
+
+
+def test_via_kubectl(cluster, fake_oc):
+    res, doc = report(cluster, fake_oc, "--via", "kubectl", "--image", "registry.example/support-tools:1")
+    assert res.exit_code == 0, res.stderr
+    assert problems(doc) == set()
+    assert fake_oc.count("kubectl", "debug") == 3 and fake_oc.count("oc", "debug") == 0
+    assert {e["image"] for e in fake_oc.events("pod-create")} == {"registry.example/support-tools:1"}
+    assert_clean(cluster, fake_oc)
+
+
+def test_ctrl_c_cleans_up_pods_and_namespace(cluster, fake_oc):
+    timer = threading.Timer(1.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        res = doctor(cluster, fake_oc, nodes={n: {"behaviour": "hang"} for n in WORKERS})
+    finally:
+        timer.cancel()
+    assert res.exit_code == ExitStatus.INTERRUPTED
+    assert fake_oc.count("oc", "debug") == 3
+    assert_clean(cluster, fake_oc)
+
+
+def test_not_ready_node_is_reported_without_probing(cluster, fake_oc):
+    node = cluster.store.get("Node", "worker-2")
+    saved = json.loads(json.dumps(node))
+    for c in node["status"]["conditions"]:
+        if c["type"] == "Ready":
+            c["status"], c["reason"] = "Unknown", "NodeStatusUnknown"
+    cluster.store.update(node)
+    try:
+        res, doc = report(cluster, fake_oc)
+    finally:
+        cur = cluster.store.get("Node", "worker-2")
+        cur["status"] = saved["status"]
+        cluster.store.update(cur)
+        cluster.mco.wait_idle()
+    # the MCO counts the NotReady node as unavailable, so the pool is not "updated" either
+    assert problems(doc) == {("worker-2", "node.probe", "warning"), ("cluster", "cluster.node-ready", "warning"),
+                             ("cluster", "cluster.pool-status", "warning")}
+    assert fake_oc.count("oc", "debug") == 2
+
+
+@pytest.mark.parametrize("fmt", ["table", "wide", "json", "yaml"])
+def test_every_option_in_every_format(cluster, fake_oc, fmt, tmp_path):
+    res = doctor(cluster, fake_oc, "-o", fmt, "--node", "worker-1", "--parallel", "1", "--node-timeout", "30s",
+                 "--bundle", str(tmp_path / "b.tar.gz"), nodes={"worker-1": {"scenario": "no-kvm"}})
+    assert res.exit_code == 1, res.stderr
+    if fmt == "json":
+        assert json.loads(res.stdout)["scope"]["nodes"] == ["worker-1"]
+    elif fmt == "yaml":
+        assert yaml.safe_load(res.stdout)["scope"]["nodes"] == ["worker-1"]
+    else:
+        assert "worker-1" in res.stdout and "node.dev-kvm" in res.stdout
+        assert "1 problem found (1 error, 0 warnings)." in res.stdout
+    if fmt == "wide":
+        assert "NODE" in res.stdout
+    assert (tmp_path / "b.tar.gz").exists()
+    assert fake_oc.count("oc", "debug") == 1
+
+
+def test_selector_scope(cluster, fake_oc):
+    res, doc = report(cluster, fake_oc, "--selector", "kubernetes.io/hostname in (worker-0,worker-2)")
+    assert doc["scope"]["nodes"] == ["worker-0", "worker-2"]
+    assert fake_oc.count("oc", "debug") == 2
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--node", "worker-0", "--selector", "a=b"], "mutually exclusive"),
+    (["--node-timeout", "0"], "--node-timeout"),
+    (["--parallel", "0"], "--parallel"),
+    (["--node", "nope"], "node(s) not found: nope"),
+    (["--pool", "nope"], "MachineConfigPool nope not found"),
+])
+def test_usage_errors(cluster, fake_oc, args, needle):
+    res = doctor(cluster, fake_oc, *args)
+    assert res.exit_code == ExitStatus.USAGE
+    assert needle in res.stderr
+    assert fake_oc.count("oc", "debug") == 0
+
+
+def test_forbidden_everywhere_means_doctor_could_not_run(cluster, fake_oc):
+    res = doctor(cluster, fake_oc, nodes={n: {"behaviour": "forbidden"} for n in WORKERS})
+    assert res.exit_code == ExitStatus.CLUSTER_ERROR
+    assert "no node could be probed (forbidden)" in res.stderr
+    assert "permission denied" in res.stdout
+    assert_clean(cluster, fake_oc)
