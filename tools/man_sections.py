@@ -1,0 +1,190 @@
+"""Hand-written parts of the man pages (tools/manpages.py adds them to what click defines).
+
+Per page (key "" = kubectl-kata.1, else the subcommand): extra DESCRIPTION paragraphs, EXIT STATUS,
+ENVIRONMENT and FILES (defaults below), EXAMPLES (comment, command), and SEE ALSO notes. Text uses
+`backticks` for literal words. Exit codes follow kubectl_kata/status.py and the README.
+"""
+from __future__ import annotations
+
+DATE = "2025-11-26"
+
+ROOT_SUMMARY = "enable, follow and diagnose OpenShift sandboxed containers (Kata) from kubectl or oc"
+
+_CLUSTER = ("3", "Cluster error: no or bad kubeconfig, connection refused, TLS failure, 401, 403, timeout, 5xx, "
+                 "or an API call was refused.")
+_USAGE = ("2", "Usage error: a bad flag, argument or combination of flags.")
+_INTERNAL = ("7", "Internal error, a bug in kubectl-kata: run again with `-v` and report the traceback.")
+_INTERRUPTED = ("130", "Interrupted (Ctrl-C).")
+
+ENVIRONMENT = [
+    ("KUBECONFIG", "Colon-separated list of kubeconfig files, merged the way kubectl merges them (the first file "
+                   "to set a value wins). `--kubeconfig` overrides it."),
+    ("HTTPS_PROXY, NO_PROXY", "Proxy for the API server connection, as for kubectl."),
+    ("NO_COLOR", "When set, output is never coloured (as with `--no-color`)."),
+    ("TERM", "With `TERM=dumb` output is not coloured and progress is not redrawn in place."),
+]
+FILES = [
+    ("~/.kube/config", "The kubeconfig used when neither `--kubeconfig` nor `KUBECONFIG` is given."),
+]
+
+SECTIONS = {
+    "": {
+        "description": [
+            "kubectl-kata is a kubectl and oc plugin: installed as an executable named `kubectl-kata` on PATH "
+            "(for example with krew), it runs as `kubectl kata` and `oc kata`. It creates the MachineConfig "
+            "that layers the RHCOS `sandboxed-containers` extension, follows the MachineConfigPool rollout, "
+            "creates the `kata` RuntimeClass, and diagnoses nodes. It does not compete with the OpenShift "
+            "sandboxed containers operator: on a cluster the operator manages, `enable` and `disable` refuse "
+            "and point to the KataConfig.",
+            "Every subcommand accepts `-h` and `--help`. Shell completion of `kubectl kata` works with "
+            "kubectl 1.26 or newer and with oc once the `kubectl_complete-kata` and `oc_complete-kata` "
+            "executables shipped with the plugin are on PATH; see `kubectl-kata-completion`(1).",
+        ],
+        "exit": [
+            ("0", "Success."),
+            ("1", "Problems found (`doctor`)."),
+            _USAGE, _CLUSTER,
+            ("4", "A preflight check refused the change; nothing was modified."),
+            ("5", "The rollout failed: a node or the render controller degraded."),
+            ("6", "The rollout did not finish within `--timeout`; it carries on in the cluster."),
+            _INTERNAL, _INTERRUPTED,
+        ],
+        "examples": [
+            ("Enable sandboxed containers on the worker pool and follow the rollout:", "kubectl kata enable"),
+            ("See where things stand:", "kubectl kata status"),
+            ("Diagnose the nodes of the pool:", "oc kata doctor"),
+        ],
+    },
+    "enable": {
+        "description": [
+            "Before changing anything, preflight checks refuse unsupported clusters: not OpenShift, an "
+            "OpenShift release without the extension, an architecture without it, a cluster managed by the "
+            "sandboxed containers operator, or a pool that is already degraded. Nothing is modified when a "
+            "check refuses.",
+            "Ctrl-C stops following the rollout, not the rollout itself: follow it again with "
+            "`kubectl kata status --watch`.",
+        ],
+        "exit": [
+            ("0", "Enabled: every node of the pool runs the extension and RuntimeClass `kata` exists (or, "
+                  "with `--no-wait` or `--dry-run`, the objects were created or shown)."),
+            _USAGE, _CLUSTER,
+            ("4", "A preflight check refused; nothing was modified."),
+            ("5", "The rollout failed: a node or the render controller degraded."),
+            ("6", "The rollout did not finish within `--timeout`; it carries on in the cluster."),
+            _INTERNAL,
+            ("130", "Interrupted (Ctrl-C); the rollout carries on in the cluster."),
+        ],
+        "examples": [
+            ("Enable on the worker pool:", "kubectl kata enable"),
+            ("Show the objects that would be created, without contacting the cluster:",
+             "kubectl kata enable --dry-run=client -o yaml"),
+            ("Create a custom pool kata-oc from two nodes and enable it there:",
+             "kubectl kata enable --create-pool kata-oc --nodes worker-0,worker-1"),
+        ],
+    },
+    "disable": {
+        "description": [
+            "Only objects labelled `app.kubernetes.io/managed-by: kubectl-kata` are ever deleted. While pods "
+            "with a kata RuntimeClass run on the pool it refuses unless `--force` is given.",
+        ],
+        "exit": [
+            ("0", "Disabled (or nothing was enabled)."),
+            _USAGE, _CLUSTER,
+            ("4", "Refused: kata pods still run, or the objects belong to the sandboxed containers operator."),
+            ("5", "The rollout failed: a node or the render controller degraded."),
+            ("6", "The rollout did not finish within `--timeout`; it carries on in the cluster."),
+            _INTERNAL,
+            ("130", "Interrupted (Ctrl-C); the rollout carries on in the cluster."),
+        ],
+        "examples": [
+            ("Disable and follow the rollout back:", "kubectl kata disable"),
+            ("See what would be removed:", "kubectl kata disable --dry-run=client"),
+        ],
+    },
+    "status": {
+        "description": [
+            "With `-o json` or `-o yaml` the report is a stable document; its fields are described in the "
+            "README.",
+        ],
+        "exit": [
+            ("0", "The report was made, whatever it says."),
+            _USAGE, _CLUSTER,
+            ("5", "With `--watch`: the pool degraded."),
+            ("6", "With `--watch`: the rollout did not finish within `--timeout`."),
+            _INTERNAL, _INTERRUPTED,
+        ],
+        "examples": [
+            ("One screen on the state of sandboxed containers:", "kubectl kata status"),
+            ("Follow a rollout in progress:", "kubectl kata status --watch"),
+            ("Machine-readable report:", "kubectl kata status -o json"),
+        ],
+    },
+    "doctor": {
+        "description": [
+            "doctor starts one debug pod per node (`oc debug node` or `kubectl debug node`) in a temporary "
+            "namespace, collects the node's facts in one run, and compares them with what the release's "
+            "extensions image says should be installed. Nodes that cannot be probed are reported with the "
+            "cause; the others are still diagnosed. With `--bundle` the raw collection is saved as a support "
+            "bundle; `--from` analyses such a bundle later, offline.",
+            "Reaching nodes needs permission to create namespaces and privileged debug pods (cluster-admin "
+            "in practice). On air-gapped clusters pass a mirrored debug image with `--image`.",
+        ],
+        "exit": [
+            ("0", "No problems found."),
+            ("1", "Problems found, including nodes that could not be probed (they are reported)."),
+            ("2", "Usage error, or an unreadable support bundle."),
+            ("3", "doctor could not run: cluster unreachable, or no node could be probed for lack of "
+                  "permissions or tools."),
+            _INTERNAL,
+            ("130", "Interrupted (Ctrl-C); debug pods and the namespace are removed first."),
+        ],
+        "environment": ENVIRONMENT + [
+            ("PATH", "`oc` (or, with `--via kubectl`, `kubectl`) is looked up here to start the debug pods."),
+        ],
+        "examples": [
+            ("Diagnose the nodes of the pool kata is enabled on:", "oc kata doctor"),
+            ("Diagnose two nodes and keep a support bundle:",
+             "oc kata doctor --node worker-0 --node worker-1 --bundle kata-bundle.tar.gz"),
+            ("Analyse a support bundle offline:", "kubectl kata doctor --from kata-bundle.tar.gz"),
+        ],
+    },
+    "version": {
+        "exit": [
+            ("0", "The versions were printed."),
+            _USAGE,
+            ("3", "The cluster could not be asked (the plugin version is still printed)."),
+            _INTERNAL,
+        ],
+        "examples": [
+            ("Plugin, OpenShift and Kubernetes versions:", "kubectl kata version"),
+            ("Only the plugin version, without contacting a cluster:", "kubectl kata version --client"),
+        ],
+    },
+    "completion": {
+        "argument": "The shell to print the script for.",
+        "description": [
+            "The helpers print one candidate per line followed by a `:4` directive line (the kubectl 1.26 "
+            "plugin completion protocol). They complete subcommands, flags, flag values, pool names for "
+            "`--pool` and node names for `--nodes` and `--node` (read from the cluster with a two-second "
+            "limit; without a reachable cluster they complete nothing), and kubeconfig context, cluster and "
+            "user names.",
+            "krew installs only `kubectl-kata` on PATH; link the helpers from the krew store next to it "
+            "(see the README).",
+        ],
+        "exit": [
+            ("0", "The script was printed."),
+            _USAGE,
+        ],
+        "environment": [
+            ("KUBECONFIG", "Read by the completion helpers to list pools, nodes and contexts."),
+        ],
+        "examples": [
+            ("Load bash completion for `kubectl-kata` and `oc-kata` in the current shell:",
+             "source <(kubectl kata completion bash)"),
+            ("Install zsh completion:",
+             "kubectl kata completion zsh > \"${fpath[1]}/_kubectl-kata\""),
+            ("Install fish completion:",
+             "kubectl kata completion fish > ~/.config/fish/completions/kubectl-kata.fish"),
+        ],
+    },
+}
