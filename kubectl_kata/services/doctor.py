@@ -337,12 +337,14 @@ def collect(env, conn, req: DoctorRequest) -> Collected:
 
 
 def _node_arches(records: Dict[str, ProbeRecord]) -> Dict[str, str]:
+    """node -> `uname -m` output (read directly: a full parse of every node is analyse()'s job)."""
     out = {}
     for node, rec in records.items():
-        if rec.raw:
-            facts = parse_node_facts(rec.raw)
-            if facts.arch:
-                out[node] = facts.arch
+        res = (rec.raw or {}).get("uname-m")
+        if res is not None and res.rc == 0:
+            arch = bytes(res.stdout).decode("utf-8", "replace").strip()
+            if arch and len(arch) < 64 and not any(c.isspace() for c in arch):
+                out[node] = arch
     return out
 
 
