@@ -9,4 +9,5 @@ if ROOT not in sys.path:
 pytest_plugins = [
     "tests.fakeapi.fixtures",
     "tests.fakebin.plugin",
+    "tests.krewlib",
 ]
