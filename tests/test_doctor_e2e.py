@@ -237,3 +237,63 @@ def test_forbidden_everywhere_means_doctor_could_not_run(cluster, fake_oc):
     assert "no node could be probed (forbidden)" in res.stderr
     assert "permission denied" in res.stdout
     assert_clean(cluster, fake_oc)
+
+
+# --------------------------------------------------------------------------- bundles
+
+def _bundle_bytes(path):
+    """Every byte of the bundle: the compressed file and each decompressed member."""
+    import tarfile
+
+    blobs = [open(path, "rb").read()]
+    with tarfile.open(path) as tar:
+        for m in tar:
+            blobs.append(m.name.encode())
+            if m.isfile():
+                blobs.append(tar.extractfile(m).read())
+    return blobs
+
+
+def test_bundle_round_trip_gives_the_same_report(cluster, fake_oc, tmp_path):
+    path = tmp_path / "support.tar.gz"
+    res, live = report(cluster, fake_oc, "--bundle", str(path),
+                       nodes={"worker-1": {"scenario": "version-skew"}, "worker-2": {"behaviour": "remote-fail"}})
+    assert "support bundle written to" in res.stderr
+    offline = run_cli(["doctor", "--from", str(path), "-o", "json"], environ={"PATH": ""})
+    assert offline.exit_code == res.exit_code == 1, offline.stderr
+    assert json.loads(offline.stdout) == live
+    # unpacked directory works too, and the layout is the documented one
+    import tarfile
+
+    with tarfile.open(path) as tar:
+        names = set(tar.getnames())
+        tar.extractall(tmp_path / "x")
+    for member in ("manifest.json", "report.json", "cluster/facts.json", "expected/expectation.json",
+                   "nodes/worker-0/probe.json", "nodes/worker-0/raw/rpm-ostree-status.stdout"):
+        assert "kata-doctor-bundle/" + member in names
+    manifest = json.loads((tmp_path / "x/kata-doctor-bundle/manifest.json").read_text())
+    assert manifest["nodes"]["worker-2"]["ok"] is False and manifest["nodes"]["worker-0"]["ok"] is True
+    assert manifest["pluginVersion"] and manifest["createdAt"].endswith("Z")
+    again = run_cli(["doctor", "--from", str(tmp_path / "x/kata-doctor-bundle"), "-o", "json"])
+    assert json.loads(again.stdout) == live
+    # the bundle's expectation file is accepted by --expected
+    exp = run_cli(["doctor", "--from", str(path), "--expected",
+                   str(tmp_path / "x/kata-doctor-bundle/expected/expectation.json"), "-o", "json"])
+    assert json.loads(exp.stdout)["expected"]["source"] == "file"
+    assert problems(json.loads(exp.stdout)) == problems(live)
+
+
+def test_bundle_and_output_never_contain_secrets(cluster, fake_oc, tmp_path):
+    path = tmp_path / "b.tar.gz"
+    res = doctor(cluster, fake_oc, "--bundle", str(path), "-v")
+    assert res.exit_code == 0, res.stderr
+    secrets = [s for s in cluster.secret_values() if s] + [cluster.token]
+    # the pull secret was handed to `oc image extract` (from a temp file that is gone now)
+    extract = fake_oc.invocations("oc", "extract")[0]["argv"]
+    auth = [a.split("=", 1)[1] for a in extract if a.startswith("--registry-config=")]
+    assert auth and not __import__("os").path.exists(auth[0])
+    blobs = _bundle_bytes(str(path)) + [res.stdout.encode(), res.stderr.encode()]
+    for secret in secrets:
+        assert not any(secret.encode() in b for b in blobs), "secret leaked into the bundle/output"
+    assert not any(b"BEGIN" in b and b"PRIVATE KEY" in b for b in blobs)
+    assert not any(b"certificate-authority-data" in b or b"client-key-data" in b for b in blobs)
