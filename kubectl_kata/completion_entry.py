@@ -82,7 +82,7 @@ def kubeconfig_names(section: str, params: Dict[str, object], environ: Mapping[s
 
         paths, _ = kubeconfig_paths(_str(params.get("kubeconfig")), environ)
         merged = merge_kubeconfigs(paths)
-        return sorted({str(item.get("name")) for item in merged.get(section) or [] if item.get("name")})
+        return sorted(str(name) for name in merged.get(section) or {})
     except Exception:
         return []
 
