@@ -80,7 +80,8 @@ def title(page: str) -> str:
 # -- pages ---------------------------------------------------------------------------------------
 def _option_lines(ctx: click.Context, param: click.Option) -> List[str]:
     names = []
-    for opt in list(param.opts) + list(param.secondary_opts):
+    # short forms first; click builds the help option's names from a set, so its order is random
+    for opt in sorted(param.opts, key=lambda o: o.startswith("--")) + list(param.secondary_opts):
         names.append(f"\\fB{esc(opt)}\\fR")
     head = ", ".join(names)
     if not param.is_flag and not param.count:
