@@ -211,6 +211,10 @@ def test_unpacked_executables_run_on_oldest_and_newest_python(krew_installed, wh
     assert r.returncode == 0 and r.stdout.startswith("Usage: oc kata status"), r.stderr
     r = _run(py, link, "enable", "--no-such-flag")
     assert r.returncode == 2 and "No such option: --no-such-flag" in r.stderr
+    # the main job, offline, on the example bundle: a real report and exit 1 (problems found)
+    r = _run(py, link, "doctor", "--from", os.path.join(ROOT, "examples", "bundle-drifted-node"))
+    assert r.returncode == 1, r.stderr
+    assert "node.package-version" in r.stdout and "worker-1" in r.stdout and "Traceback" not in r.stderr
     r = _run(py, os.path.join(install_dir, "kubectl_complete-kata"), "sta")
     assert r.stdout.splitlines()[0].split("\t")[0] == "status" and r.stdout.endswith(":4\n")
     # the vendored YAML runs without its C accelerator

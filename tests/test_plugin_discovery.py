@@ -61,6 +61,10 @@ def test_kubectl_dispatches_and_passes_exit_codes_through(kubectl, plugin_env):
     assert (r.returncode, r.stdout) == (0, f"kubectl-kata: v{__version__}\n")
     r = _kubectl(kubectl, plugin_env, "kata", "enable", "--bogus")
     assert r.returncode == 2 and "No such option: --bogus" in r.stderr
+    bundle = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
+                          "bundle-drifted-node")
+    r = _kubectl(kubectl, plugin_env, "kata", "doctor", "--from", bundle)  # problems found
+    assert r.returncode == 1 and "worker-1" in r.stdout, r.stderr
     r = _kubectl(kubectl, plugin_env, "kata", "status")  # no kubeconfig: cluster error
     assert r.returncode == 3 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
     # kubectl itself rejects flags placed before the plugin name (DOMAIN.md section 7)
