@@ -134,7 +134,7 @@ def test_cassette_enable_dry_run_server(cluster_kubeconfig):
     (res,) = _play("enable-dry-run-server", [
         ["enable", "--create-pool", "kata-oc", "--all-workers", "--dry-run=server", "-o", "json"]], kc)
     assert res.exit_code == 0, res.stderr
-    kinds = [i["kind"] for i in json.loads(res.stdout[res.stdout.index("{"):])["items"]]
+    kinds = [i["kind"] for i in json.loads(res.stdout)["items"]]  # stdout holds only the document
     assert kinds == ["MachineConfigPool", "MachineConfig", "RuntimeClass"]
 
 

@@ -253,3 +253,19 @@ def test_kata_pods_block_disable_unless_forced(make_fake_cluster, tmp_path):
     res = run_cli(["disable", "--force"] + FAST, kubeconfig=kc)
     assert res.exit_code == 0, res.stderr
     assert fc.store.get("MachineConfig", MC_NAME) is None
+
+
+def test_json_output_keeps_stdout_a_document_and_bare_rerun_follows_the_custom_pool(make_fake_cluster, tmp_path):
+    fc = make_fake_cluster(workers=2)
+    kc = _kc(fc, tmp_path)
+    res = run_cli(["enable", "--create-pool", "kata-oc", "--all-workers", "-o", "json"] + FAST, kubeconfig=kc)
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)  # progress and narrative went to stderr
+    assert doc["kind"] == "KataStatus" and doc["pool"] == "kata-oc" and doc["rollout"]["phase"] == "done"
+    assert "kata-oc: done" in res.stderr
+    res = run_cli(["enable"] + FAST, kubeconfig=kc)  # no flags: adopt the pool it was enabled on
+    assert res.exit_code == 0, res.stderr
+    assert "already enabled on pool kata-oc" in res.stdout
+    res = run_cli(["enable", "--pool", "worker"] + FAST, kubeconfig=kc)  # explicit other pool: refuse
+    assert res.exit_code == ExitStatus.PREFLIGHT_REFUSED
+    assert "already enabled on pool kata-oc" in res.stderr

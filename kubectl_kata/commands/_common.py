@@ -44,12 +44,14 @@ def describe(obj: dict) -> str:
     return f"{kind}.{r.group}/{obj['metadata']['name']}" if r.group else f"{kind}/{obj['metadata']['name']}"
 
 
-def follow(env, cluster, pool: str, mc_name: str, expect_present: bool, timeout) -> object:
-    """Follow the pool's rollout with live progress; Ctrl-C stops following, not the rollout."""
+def follow(env, cluster, pool: str, mc_name: str, expect_present: bool, timeout, to_stderr: bool = False):
+    """Follow the pool's rollout with live progress; Ctrl-C stops following, not the rollout.
+
+    `to_stderr` keeps stdout clean for a -o json|yaml document printed afterwards."""
     from ..render.progress import RolloutPrinter
     from ..services.follow import follow_rollout
 
-    printer = RolloutPrinter(env, pool)
+    printer = RolloutPrinter(env, pool, stderr=to_stderr)
     final = None
     try:
         final = follow_rollout(cluster, pool, mc_name, expect_present, timeout, printer, env.monotonic)

@@ -7,18 +7,20 @@ from ..core.rollout import progress_line, state_changed
 
 
 class RolloutPrinter:
-    """Call with each RolloutState; `close()` when done. Output goes to the environment's stdout."""
+    """Call with each RolloutState; `close()` when done. Output goes to stdout (or stderr, see `stderr`)."""
 
-    def __init__(self, env, pool: str):
+    def __init__(self, env, pool: str, stderr: bool = False):
         self.env = env
         self.pool = pool
         self.prev = None
         self.started = env.monotonic()
         self.live = None
-        if env.stdout_isatty and env.environ.get("TERM") != "dumb":
+        self.write = env.err if stderr else env.out
+        tty = env.stderr_isatty if stderr else env.stdout_isatty
+        if tty and env.environ.get("TERM") != "dumb":
             from rich.live import Live
 
-            self.live = Live(console=env.console(), refresh_per_second=4, transient=False)
+            self.live = Live(console=env.console(stderr=stderr), refresh_per_second=4, transient=False)
             self.live.start()
 
     def __call__(self, state) -> None:
@@ -28,7 +30,7 @@ class RolloutPrinter:
             return
         if self.prev is None or state_changed(self.prev, state):
             elapsed = self.env.monotonic() - self.started
-            self.env.out(f"[{_clock(elapsed)}] {progress_line(state)}")
+            self.write(f"[{_clock(elapsed)}] {progress_line(state)}")
         self.prev = state
 
     def _panel(self, state):

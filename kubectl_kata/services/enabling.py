@@ -55,8 +55,6 @@ class EnableRequest:
             names = [n.strip() for n in nodes.split(",") if n.strip()]
             if not names:
                 raise UsageProblem("--nodes: give at least one node name")
-        if output in ("json", "yaml") and dry_run == "none" and not no_wait:
-            pass  # json/yaml then prints the final status report
         return cls(pool=create_pool or pool or WORKER_POOL, create_pool=create_pool, node_selector=selector,
                    node_selector_text=node_selector, nodes=names, all_workers=all_workers, dry_run=dry_run,
                    no_wait=no_wait, timeout=timeout, output=output, pool_explicit=bool(pool))
@@ -77,8 +75,11 @@ def planned_objects(req: EnableRequest) -> List[dict]:
 
 
 def run_enable(env, conn, req: EnableRequest) -> int:
-    from ..commands._common import describe, follow, prog, report_problems
+    from ..commands._common import describe, prog, report_problems
     from ..render.output import render, to_yaml_stream
+
+    # With -o json|yaml stdout carries only the document; the human narrative goes to stderr.
+    say = env.out if req.output in ("table", "wide") else env.err
 
     if req.dry_run == "client":
         docs = planned_objects(req)
@@ -108,16 +109,17 @@ def run_enable(env, conn, req: EnableRequest) -> int:
     # Idempotency: our MachineConfig already there?
     if existing is not None and objects.is_ours(existing):
         role = objects.mc_role(existing)
-        if role != req.pool:
+        if role != req.pool and (req.pool_explicit or req.create_pool):
             raise PreflightRefused(f"sandboxed containers are already enabled on pool {role} by kubectl-kata",
                                    hint=f"run `{prog(env)} disable` first to move to pool {req.pool}")
-        env.out(f"Sandboxed containers are already enabled on pool {req.pool} "
-                f"(machineconfig {MC_NAME} exists).")
+        req.pool = role or req.pool  # a bare re-run follows whatever pool it was enabled on
+        say(f"Sandboxed containers are already enabled on pool {req.pool} "
+            f"(machineconfig {MC_NAME} exists).")
         if server_dry:
             return ExitStatus.SUCCESS
         pools = {p["metadata"]["name"]: p for p in facts["pools"]}
         if req.create_pool and req.create_pool in pools:
-            _label_nodes(env, cluster, facts, req, dry_run=False)
+            _label_nodes(say, cluster, facts, req, dry_run=False)
         return _finish(env, cluster, req, facts, wait=not req.no_wait)
 
     report_problems(env, preflight_enable(facts, req.preflight_request()))
@@ -127,15 +129,15 @@ def run_enable(env, conn, req: EnableRequest) -> int:
     pools = {p["metadata"]["name"]: p for p in facts["pools"]}
     if req.create_pool and req.create_pool not in pools:
         created.append(cluster.create(objects.custom_pool(req.create_pool), dry_run=server_dry))
-        env.out(f"{describe(created[-1])} created{' (server dry run)' if server_dry else ''}")
+        say(f"{describe(created[-1])} created{' (server dry run)' if server_dry else ''}")
     created.append(cluster.create(objects.machine_config(req.pool), dry_run=server_dry))
-    env.out(f"{describe(created[-1])} created{' (server dry run)' if server_dry else ''}")
+    say(f"{describe(created[-1])} created{' (server dry run)' if server_dry else ''}")
     if req.create_pool:
-        _label_nodes(env, cluster, facts, req, dry_run=server_dry, names=nodes_to_label)
+        _label_nodes(say, cluster, facts, req, dry_run=server_dry, names=nodes_to_label)
     if server_dry:
         rc = objects.runtime_class(pool_node_selector(req.pool))
         created.append(cluster.create(rc, dry_run=True) if not _runtimeclass(facts) else rc)
-        env.out(f"{describe(rc)} created (server dry run; really created only after the rollout)")
+        say(f"{describe(rc)} created (server dry run; really created only after the rollout)")
         if req.output in ("json", "yaml"):
             env.out(render({"apiVersion": "v1", "kind": "List", "items": created}, req.output))
         return ExitStatus.SUCCESS
@@ -149,7 +151,7 @@ def _runtimeclass(facts) -> Optional[dict]:
     return None
 
 
-def _label_nodes(env, cluster, facts, req, dry_run, names=None) -> None:
+def _label_nodes(say, cluster, facts, req, dry_run, names=None) -> None:
     from ..core.preflight import target_nodes
 
     label = node_role_label(req.pool)
@@ -161,30 +163,33 @@ def _label_nodes(env, cluster, facts, req, dry_run, names=None) -> None:
         if label in labels:
             continue
         cluster.patch("Node", name, objects.node_label_patch(req.pool, add=True), dry_run=dry_run)
-        env.out(f"node/{name} labeled {label}{' (server dry run)' if dry_run else ''}")
+        say(f"node/{name} labeled {label}{' (server dry run)' if dry_run else ''}")
 
 
 def _finish(env, cluster, req, facts, wait: bool) -> int:
     from ..commands._common import follow, prog
     from ..render.output import render
 
+    data_out = req.output in ("json", "yaml")
+    say = env.err if data_out else env.out
+
     pool_obj = next((p for p in facts["pools"] if p["metadata"]["name"] == req.pool), None)
     if wait and pool_obj is not None and (pool_obj.get("spec") or {}).get("paused"):
-        env.out(f"Pool {req.pool} is paused: nothing rolls out until it is unpaused "
+        say(f"Pool {req.pool} is paused: nothing rolls out until it is unpaused "
                 f"(oc patch mcp {req.pool} --type merge -p '{{\"spec\":{{\"paused\":false}}}}'). "
                 f"Then run `{prog(env)} enable` again to follow it and create RuntimeClass {RUNTIMECLASS_NAME}.")
         return ExitStatus.SUCCESS
     if not wait:
-        env.out(f"Not waiting for the rollout. Follow it with `{prog(env)} status --watch`; "
+        say(f"Not waiting for the rollout. Follow it with `{prog(env)} status --watch`; "
                 f"run `{prog(env)} enable` again afterwards to create RuntimeClass {RUNTIMECLASS_NAME}.")
         return ExitStatus.SUCCESS
-    final = follow(env, cluster, req.pool, MC_NAME, True, req.timeout)
-    rc = _ensure_runtimeclass(env, cluster, req)
+    final = follow(env, cluster, req.pool, MC_NAME, True, req.timeout, to_stderr=data_out)
+    rc = _ensure_runtimeclass(env, say, cluster, req)
     n = final.counters.get("machineCount", 0)
-    env.out(f"Sandboxed containers are enabled on pool {req.pool}: {n} node(s) run {final.target}.")
+    say(f"Sandboxed containers are enabled on pool {req.pool}: {n} node(s) run {final.target}.")
     if rc:
-        env.out(f"Pods with `runtimeClassName: {RUNTIMECLASS_NAME}` now run in Kata VMs on those nodes.")
-    if req.output in ("json", "yaml"):
+        say(f"Pods with `runtimeClassName: {RUNTIMECLASS_NAME}` now run in Kata VMs on those nodes.")
+    if data_out:
         from ..core.statusreport import build_status
         from .cluster_facts import gather
 
@@ -192,21 +197,21 @@ def _finish(env, cluster, req, facts, wait: bool) -> int:
     return ExitStatus.SUCCESS
 
 
-def _ensure_runtimeclass(env, cluster, req) -> Optional[dict]:
+def _ensure_runtimeclass(env, say, cluster, req) -> Optional[dict]:
     from ..commands._common import describe
 
     wanted = objects.runtime_class(pool_node_selector(req.pool))
     current = cluster.get("RuntimeClass", RUNTIMECLASS_NAME)
     if current is None:
         created = cluster.create(wanted)
-        env.out(f"{describe(wanted)} created")
+        say(f"{describe(wanted)} created")
         return created
     if objects.is_ours(current):
         sel = ((current.get("scheduling") or {}).get("nodeSelector")) or {}
         if sel != wanted["scheduling"]["nodeSelector"]:
             cluster.patch("RuntimeClass", RUNTIMECLASS_NAME, {"scheduling": {"nodeSelector": None}})
             cluster.patch("RuntimeClass", RUNTIMECLASS_NAME, {"scheduling": wanted["scheduling"]})
-            env.out(f"{describe(wanted)} updated (nodeSelector now matches pool {req.pool})")
+            say(f"{describe(wanted)} updated (nodeSelector now matches pool {req.pool})")
         return current
     env.err(f"warning: RuntimeClass {RUNTIMECLASS_NAME} exists and was not created by kubectl-kata; left as is "
             f"(handler {current.get('handler')!r})")
