@@ -195,3 +195,19 @@ def test_in_cluster_config_is_the_fallback(make_fake_cluster, tmp_path):
         shutil.rmtree("/var/run/secrets/kubernetes.io")
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["kind"] == "KataStatus"
+
+
+def test_kubeconfig_proxy_url_is_used(make_fake_cluster, tmp_path):
+    """A cluster's proxy-url routes requests through the proxy (here: a dead port -> a clear error naming it)."""
+    fc = make_fake_cluster(workers=1)
+    cfg = fc.kubeconfig_dict()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg["clusters"][0]["cluster"]["proxy-url"] = f"http://127.0.0.1:{port}"
+    kc = tmp_path / "kc"
+    kc.write_text(yaml.safe_dump(cfg))
+    res = run_cli(["status"], kubeconfig=str(kc))
+    assert res.exit_code == ExitStatus.CLUSTER_ERROR
+    assert fc.requests == []  # nothing went straight to the server: everything was sent to the (dead) proxy
+    assert "Traceback" not in res.stderr

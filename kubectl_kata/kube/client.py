@@ -310,6 +310,9 @@ def connect(conn: ConnectionOptions, env) -> Cluster:
         except k8s_config.ConfigException as exc:
             raise ConfigError(f"kubeconfig context {resolved.context_name!r} is unusable: {_short(exc)}") from None
         server, context = resolved.server, resolved.context_name
+        proxy = resolved.config["clusters"][0]["cluster"].get("proxy-url")
+        if proxy:  # kubectl honours the cluster's proxy-url; the Python client does not read it
+            configuration.proxy = proxy
     elif env.environ.get("KUBERNETES_SERVICE_HOST"):
         try:
             from kubernetes.config import incluster_config
