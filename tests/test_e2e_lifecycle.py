@@ -269,3 +269,32 @@ def test_json_output_keeps_stdout_a_document_and_bare_rerun_follows_the_custom_p
     res = run_cli(["enable", "--pool", "worker"] + FAST, kubeconfig=kc)  # explicit other pool: refuse
     assert res.exit_code == ExitStatus.PREFLIGHT_REFUSED
     assert "already enabled on pool kata-oc" in res.stderr
+
+
+def test_disable_resumes_after_an_interruption_past_the_unlabel_step(make_fake_cluster, tmp_path):
+    fc = make_fake_cluster(workers=2)
+    kc = _kc(fc, tmp_path)
+    assert run_cli(["enable", "--create-pool", "kata-oc", "--all-workers"] + FAST, kubeconfig=kc).exit_code == 0
+    # as if a first `disable` was interrupted right after deleting the RuntimeClass and unlabelling the nodes
+    fc.store.delete("RuntimeClass", "kata")
+    for node in fc.store.list("Node"):
+        if "node-role.kubernetes.io/kata-oc" in node["metadata"]["labels"]:
+            del node["metadata"]["labels"]["node-role.kubernetes.io/kata-oc"]
+            fc.store.update(node)
+    res = run_cli(["disable"] + FAST, kubeconfig=kc)
+    assert res.exit_code == 0, res.stderr
+    assert fc.store.get("MachineConfig", MC_NAME) is None
+    assert fc.store.get("MachineConfigPool", "kata-oc") is None
+    worker = fc.store.get("MachineConfigPool", "worker")
+    assert worker["status"]["updatedMachineCount"] == worker["status"]["machineCount"] == 2
+
+
+def test_status_reports_an_operator_managed_install(make_fake_cluster, tmp_path):
+    fc = make_fake_cluster(workers=2, operator=True)
+    kc = _kc(fc, tmp_path)
+    doc = _status(fc, kc)
+    assert doc["managedBy"] == "sandboxed-containers-operator"
+    assert doc["machineConfig"]["present"] is True and doc["machineConfig"]["ours"] is False
+    res = run_cli(["disable"] + FAST, kubeconfig=kc)
+    assert res.exit_code == ExitStatus.PREFLIGHT_REFUSED
+    assert fc.store.get("MachineConfig", MC_NAME) is not None
