@@ -20,6 +20,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def plugin_cmd():
     exe = shutil.which("kubectl-kata")
+    if exe and "/pyenv/shims/" in exe.replace(".pyenv", "pyenv"):
+        # a pyenv shim is a bash script that re-execs through `pyenv exec` (~20 ms): time the real script
+        found = subprocess.run(["pyenv", "which", "kubectl-kata"], capture_output=True, text=True)
+        exe = found.stdout.strip() or exe
     return [exe] if exe else [sys.executable, "-m", "kubectl_kata"]
 
 
