@@ -297,3 +297,38 @@ def test_bundle_and_output_never_contain_secrets(cluster, fake_oc, tmp_path):
         assert not any(secret.encode() in b for b in blobs), "secret leaked into the bundle/output"
     assert not any(b"BEGIN" in b and b"PRIVATE KEY" in b for b in blobs)
     assert not any(b"certificate-authority-data" in b or b"client-key-data" in b for b in blobs)
+
+
+def test_each_node_is_parsed_once_even_with_the_consensus_fallback(cluster, fake_oc, monkeypatch):
+    # the consensus fallback and analyse() share the NodeFacts parsed in the probe workers
+    import kubectl_kata.services.doctor as service
+
+    parsed = []
+    real = service.parse_node_facts
+
+    def counting(raw):
+        parsed.append(raw["uname-m"].stdout)
+        return real(raw)
+
+    monkeypatch.setattr(service, "parse_node_facts", counting)
+    res, doc = report(cluster, fake_oc, images={}, nodes={"worker-0": {"scenario": "version-skew"}})
+    assert doc["expected"]["source"] == "consensus"
+    assert problems(doc) == {("worker-0", "node.package-version", "error")}
+    assert len(parsed) == len(WORKERS)
+
+
+def test_bundle_is_streamed_during_the_probes_and_removed_on_failure(cluster, fake_oc, tmp_path, monkeypatch):
+    # node files go into the bundle as each probe ends; if the run then fails, no partial bundle remains
+    import kubectl_kata.services.doctor as service
+
+    def broken(col):
+        raise RuntimeError("analysis bug")
+
+    monkeypatch.setattr(service, "analyse", broken)
+    out = tmp_path / "bundles"
+    out.mkdir()
+    res = doctor(cluster, fake_oc, "--bundle", str(out / "b.tar.gz"))
+    assert res.exit_code != 0 and "analysis bug" in res.stderr
+    assert list(out.iterdir()) == []
+    assert_clean(cluster, fake_oc)
+

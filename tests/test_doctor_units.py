@@ -13,6 +13,7 @@ from kubectl_kata.doctor import bundle as bundle_mod
 from kubectl_kata.doctor.checks_cluster import CLUSTER_CHECK_IDS, check_cluster
 from kubectl_kata.doctor.findings import Finding
 from kubectl_kata.doctor.report import build_report, render_table
+from kubectl_kata.services import doctor as doctor_service
 from kubectl_kata.services.doctor import redact_object
 from kubectl_kata.status import ExitStatus
 from tests.clirunner import run_cli
@@ -210,3 +211,26 @@ def test_example_bundle_report():
         assert json.load(fh) == doc
     table = run_cli(["doctor", "--from", EXAMPLE])
     assert "Nodes: 2 nodes OK, 1 differs: worker-1 (node.package-version)" in table.stdout
+
+
+def test_bundle_writer_with_nodes_added_from_threads_equals_write_bundle(tmp_path):
+    # what `doctor --bundle` does (node files added by the probe workers as they finish) gives the same
+    # members as writing the whole bundle at the end; abort() leaves nothing behind
+    import threading
+
+    col = bundle_mod.read_bundle(EXAMPLE)
+    doc = doctor_service.analyse(col)
+    whole = bundle_mod.load_members(bundle_mod.write_bundle(str(tmp_path / "whole.tar.gz"), col, doc))
+    writer = bundle_mod.BundleWriter(str(tmp_path / "streamed.tar.gz"))
+    threads = [threading.Thread(target=writer.add_node, args=(n, r)) for n, r in sorted(col.probes.items())[:-1]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    streamed = bundle_mod.load_members(writer.finish(col, doc))   # finish adds the last node itself
+    whole.pop("manifest.json"), streamed.pop("manifest.json")     # creation times differ
+    assert streamed == whole
+    aborted = bundle_mod.BundleWriter(str(tmp_path / "aborted.tar.gz"))
+    aborted.add_node(*sorted(col.probes.items())[0])
+    aborted.abort()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.tar.gz", "whole.tar.gz"]

@@ -303,3 +303,72 @@ def test_simple_name_matches_oc():
     assert simple_name("ip-10-0-1-2.ec2.internal") == "ip-10-0-1-2ec2internal"
     assert simple_name("-Node_A-") == "nodea"
     assert len(simple_name("a" * 100)) == 63
+
+
+# --------------------------------------------------------------------------- blocking waits (no polling)
+
+def test_watch_is_called_on_stderr_data_not_on_a_timer():
+    # the old runner polled watch every 50 ms (~30 calls here); now it runs when stderr grows
+    calls = []
+
+    def watch(stdout_len, stderr, elapsed):
+        calls.append(stderr)
+        return False
+
+    out = runner.run_command(["sh", "-c", "echo starting >&2; sleep 1.5; echo done"], timeout_s=30,
+                             watch=watch, cancel_event=runner.CancelEvent())
+    assert out.rc == 0 and out.stdout == b"done\n" and not out.stopped
+    assert 1 <= len(calls) <= 2 and calls[-1] == b"starting\n"
+
+
+def test_watch_asks_to_be_called_again_after_a_delay():
+    calls = []
+
+    def watch(stdout_len, stderr, elapsed):
+        if not stderr:
+            return False      # called before the child wrote anything: nothing to wait for yet
+        calls.append(elapsed)
+        return True if len(calls) >= 2 else 0.4   # "ask me again in 0.4 s", then abort
+
+    start = time.monotonic()
+    out = runner.run_command(["sh", "-c", "echo pulling >&2; exec sleep 30"], timeout_s=30, watch=watch,
+                             grace_s=2)
+    assert out.aborted and time.monotonic() - start < 5
+    assert len(calls) == 2 and calls[1] - calls[0] >= 0.35
+
+
+def test_cancel_event_wakes_a_blocked_command_at_once():
+    cancel = runner.CancelEvent()
+    threading.Timer(0.3, cancel.set).start()
+    start = time.monotonic()
+    out = runner.run_command(["sleep", "30"], timeout_s=60, cancel_event=cancel, grace_s=2)
+    assert out.cancelled and out.rc is not None
+    assert time.monotonic() - start < 1.5
+
+
+def test_plain_event_cancel_still_works():
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    start = time.monotonic()
+    out = runner.run_command(["sleep", "30"], timeout_s=60, cancel_event=cancel, grace_s=2)
+    assert out.cancelled and time.monotonic() - start < 2
+
+
+def test_ctrl_c_while_waiting_in_the_main_thread_stops_the_child(tmp_path):
+    # e.g. Ctrl-C during `oc image extract`: the child has its own session, the terminal's SIGINT never
+    # reaches it, so run_command must stop its process group before letting the interrupt through
+    import _thread
+
+    pidfile = tmp_path / "pid"
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            runner.run_command(["sh", "-c", "echo $$ > %s; exec sleep 30" % pidfile], timeout_s=60, grace_s=2)
+        finally:
+            timer.cancel()
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 3
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(pid)

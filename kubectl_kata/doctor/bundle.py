@@ -30,18 +30,18 @@ import datetime
 import io
 import json
 import os
-import posixpath
 import re
 import stat
 import tarfile
 import tempfile
+import threading
 from typing import Any, Dict, Optional
 
 from kubectl_kata import __version__
 from kubectl_kata.core.nodefacts import RawResult
 from kubectl_kata.errors import BundleError
 
-__all__ = ["write_bundle", "read_bundle", "load_members", "TOP", "LAYOUT_VERSION", "MAX_MEMBER_BYTES",
+__all__ = ["write_bundle", "BundleWriter", "read_bundle", "load_members", "TOP", "LAYOUT_VERSION", "MAX_MEMBER_BYTES",
            "MAX_TOTAL_BYTES", "MAX_MEMBERS"]
 
 TOP = "kata-doctor-bundle"
@@ -62,74 +62,145 @@ def _safe_part(part: str, what: str) -> str:
     return part
 
 
+def node_members(node: str, rec) -> Dict[str, bytes]:
+    """Relative path -> content of one node's files (``nodes/<node>/...``); names checked first."""
+    _safe_part(node, "node name")
+    for key in (rec.raw or {}):
+        _safe_part(key, "item key")
+    files: Dict[str, bytes] = {}
+    items = {}
+    for key, res in sorted((rec.raw or {}).items()):
+        items[key] = res.rc
+        files["nodes/%s/raw/%s.stdout" % (node, key)] = bytes(res.stdout)
+        if res.stderr:
+            files["nodes/%s/raw/%s.stderr" % (node, key)] = bytes(res.stderr)
+    files["nodes/%s/probe.json" % node] = _json({
+        "node": node, "ok": rec.ok, "reason": rec.reason, "error": rec.error, "notes": rec.notes,
+        "stderrTail": rec.stderr_tail, "command": rec.command, "durationSeconds": rec.duration_s,
+        "items": items if rec.raw is not None else None})
+    return files
+
+
+def _run_members(col, doc) -> Dict[str, bytes]:
+    """The files that need the whole run: cluster facts, expectation, report and manifest."""
+    nodes_manifest = {node: {"ok": rec.ok, "reason": rec.reason, "error": rec.error}
+                      for node, rec in sorted(col.probes.items())}
+    return {
+        "cluster/facts.json": _json(col.facts),
+        "expected/expectation.json": _json(col.expectation.to_dict()),
+        "report.json": _json(doc),
+        "manifest.json": _json({
+            "apiVersion": "kata.kubectl.io/v1", "kind": "DoctorBundle", "layoutVersion": LAYOUT_VERSION,
+            "pluginVersion": __version__,
+            "createdAt": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "via": col.via, "scope": col.scope, "commands": col.commands, "nodes": nodes_manifest,
+        }),
+    }
+
+
 def bundle_members(col, doc) -> Dict[str, bytes]:
     """Relative path -> content of every bundle file (without the top directory)."""
     files: Dict[str, bytes] = {}
-    nodes_manifest = {}
     for node, rec in sorted(col.probes.items()):
-        _safe_part(node, "node name")
-        items = {}
-        for key, res in sorted((rec.raw or {}).items()):
-            _safe_part(key, "item key")
-            items[key] = res.rc
-            files["nodes/%s/raw/%s.stdout" % (node, key)] = bytes(res.stdout)
-            if res.stderr:
-                files["nodes/%s/raw/%s.stderr" % (node, key)] = bytes(res.stderr)
-        files["nodes/%s/probe.json" % node] = _json({
-            "node": node, "ok": rec.ok, "reason": rec.reason, "error": rec.error, "notes": rec.notes,
-            "stderrTail": rec.stderr_tail, "command": rec.command, "durationSeconds": rec.duration_s,
-            "items": items if rec.raw is not None else None})
-        nodes_manifest[node] = {"ok": rec.ok, "reason": rec.reason, "error": rec.error}
-    files["cluster/facts.json"] = _json(col.facts)
-    files["expected/expectation.json"] = _json(col.expectation.to_dict())
-    files["report.json"] = _json(doc)
-    files["manifest.json"] = _json({
-        "apiVersion": "kata.kubectl.io/v1", "kind": "DoctorBundle", "layoutVersion": LAYOUT_VERSION,
-        "pluginVersion": __version__,
-        "createdAt": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "via": col.via, "scope": col.scope, "commands": col.commands, "nodes": nodes_manifest,
-    })
+        files.update(node_members(node, rec))
+    files.update(_run_members(col, doc))
     return files
+
+
+class BundleWriter:
+    """A bundle written while doctor runs: ``add_node`` as each node's probe finishes (thread-safe; it
+    is called from the probe workers, so compressing the raw outputs overlaps the other nodes'
+    collection), then ``finish(col, doc)`` adds what is still missing and the run-wide files and
+    renames the temp file into place. ``abort()`` (or any failure in ``finish``) removes the temp
+    file: a bundle is either complete or absent."""
+
+    def __init__(self, path: str) -> None:
+        target = os.path.abspath(path)
+        if os.path.isdir(target):
+            target = os.path.join(target, "kata-doctor-bundle.tar.gz")
+        self.target = target
+        fd, self.tmp = tempfile.mkstemp(prefix=".kata-doctor-", suffix=".tar.gz",
+                                        dir=os.path.dirname(target) or ".")
+        self._raw = os.fdopen(fd, "wb")
+        # gzip -6 (the gzip CLI default): within 10% of -9's size at about half the CPU
+        self._tar = tarfile.open(fileobj=self._raw, mode="w:gz", format=tarfile.PAX_FORMAT, compresslevel=6)
+        self._now = int(datetime.datetime.now().timestamp())
+        self._dirs = {""}
+        self._nodes = set()
+        self._lock = threading.Lock()
+        self._failed: Optional[BaseException] = None
+        self._closed = False
+        self._add_dir("")
+
+    def _add_dir(self, sub: str) -> None:
+        ti = tarfile.TarInfo(TOP + ("/" + sub if sub else ""))
+        ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, self._now
+        self._tar.addfile(ti)
+
+    def _add(self, name: str, data: bytes) -> None:
+        # directory entries for the top-level directories only: tar creates the per-node ones on
+        # extraction, and two extra headers per node would push one node's files past gzip's 32 KiB
+        # window, so consecutive (mostly identical) nodes would no longer compress against each other
+        top = name.split("/")[0] if "/" in name else ""
+        if top not in self._dirs:
+            self._dirs.add(top)
+            self._add_dir(top)
+        ti = tarfile.TarInfo("%s/%s" % (TOP, name))
+        ti.size, ti.mode, ti.mtime = len(data), 0o644, self._now
+        self._tar.addfile(ti, io.BytesIO(data))
+
+    def add_node(self, node: str, rec) -> None:
+        files = node_members(node, rec)
+        with self._lock:
+            if self._closed or self._failed is not None or node in self._nodes:
+                return
+            self._nodes.add(node)
+            try:
+                for name in sorted(files):
+                    self._add(name, files[name])
+            except BaseException as exc:
+                self._failed = exc
+                raise
+
+    def finish(self, col, doc) -> str:
+        try:
+            with self._lock:
+                if self._failed is not None:
+                    raise self._failed
+                pending = {n: r for n, r in col.probes.items() if n not in self._nodes}
+            for node, rec in sorted(pending.items()):
+                self.add_node(node, rec)
+            run_files = _run_members(col, doc)
+            with self._lock:
+                for name in sorted(run_files):
+                    self._add(name, run_files[name])
+                self._closed = True
+                self._tar.close()
+                self._raw.close()
+            os.chmod(self.tmp, 0o600)
+            os.replace(self.tmp, self.target)
+        except BaseException:
+            self.abort()
+            raise
+        return self.target
+
+    def abort(self) -> None:
+        with self._lock:
+            self._closed = True
+            for closer in (self._tar.close, self._raw.close):
+                try:
+                    closer()
+                except (OSError, ValueError, tarfile.TarError):
+                    pass
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
 
 
 def write_bundle(path: str, col, doc) -> str:
     """Write the bundle as ``.tar.gz`` (atomically: temp file then rename). Returns the path written."""
-    files = bundle_members(col, doc)
-    target = os.path.abspath(path)
-    if os.path.isdir(target):
-        target = os.path.join(target, "kata-doctor-bundle.tar.gz")
-    directory = os.path.dirname(target) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".kata-doctor-", suffix=".tar.gz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
-                now = int(datetime.datetime.now().timestamp())
-                dirs = sorted({posixpath.dirname(p) for p in files} | {""})
-                seen = set()
-                for d in dirs:
-                    parts = [p for p in d.split("/") if p]
-                    for i in range(len(parts) + 1):
-                        sub = "/".join(parts[:i])
-                        if sub in seen:
-                            continue
-                        seen.add(sub)
-                        ti = tarfile.TarInfo(TOP + ("/" + sub if sub else ""))
-                        ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, now
-                        tar.addfile(ti)
-                for name in sorted(files):
-                    data = files[name]
-                    ti = tarfile.TarInfo("%s/%s" % (TOP, name))
-                    ti.size, ti.mode, ti.mtime = len(data), 0o644, now
-                    tar.addfile(ti, io.BytesIO(data))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return target
+    return BundleWriter(path).finish(col, doc)
 
 
 # --------------------------------------------------------------------------- reading

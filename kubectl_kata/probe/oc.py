@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import List, Mapping, Optional, Tuple
+from typing import List, Mapping, Optional, Tuple, Union
 
 from kubectl_kata.probe.runner import (
     REASON_CONTAINER_ERROR, REASON_IMAGE_PULL, REASON_NOT_ROOT, REASON_POD_FAILED, REASON_SCHEDULING,
@@ -133,10 +133,12 @@ class OcDebugBackend(ProbeBackend):
         return argv
 
     def _pull_watch(self):
+        """runner watch: abort once a pull back-off has lasted ``image_pull_grace_s`` with no output yet
+        (asks to be called again when the grace ends, so the runner needs no polling)."""
         grace = self.image_pull_grace_s
         first_seen: List[float] = []
 
-        def watch(stdout_len: int, stderr: bytes, elapsed: float) -> bool:
+        def watch(stdout_len: int, stderr: bytes, elapsed: float) -> Union[bool, float]:
             if grace is None or stdout_len > 0:
                 return False
             diag = _image_pull_diag(stderr.decode("utf-8", "replace"))
@@ -144,7 +146,8 @@ class OcDebugBackend(ProbeBackend):
                 return False
             if not first_seen:
                 first_seen.append(time.monotonic())
-            return time.monotonic() - first_seen[0] >= grace
+            left = grace - (time.monotonic() - first_seen[0])
+            return True if left <= 0 else left
 
         return watch
 

@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from kubectl_kata.probe.framing import MAX_TOTAL_BYTES, FramingError, RawResult, parse_framed
 from kubectl_kata.probe.script import SCRIPT_ITEM_KEY
@@ -32,7 +32,7 @@ __all__ = [
     "REASON_NOT_READY", "REASON_EXIT_CODE", "REASON_FRAMING", "REASON_SCRIPT_ERROR", "REASON_UNAUTHORIZED",
     "REASON_UNREACHABLE", "REASON_NODE_NOT_FOUND", "REASON_TOOL_MISSING", "REASON_INVALID_NODE",
     "REASON_SKIPPED", "REASON_INTERNAL",
-    "NodeProbeResult", "ProcOutcome", "ProbeBackend", "ProbesInterrupted",
+    "NodeProbeResult", "ProcOutcome", "ProbeBackend", "ProbesInterrupted", "CancelEvent",
     "run_command", "run_probes", "redact_argv", "redact_text", "classify_kube_stderr", "build_result",
     "valid_node_name", "DEFAULT_GRACE_S",
 ]
@@ -62,7 +62,8 @@ REASON_INTERNAL = "internal"
 DEFAULT_GRACE_S = 15.0
 STDERR_KEEP_BYTES = 1024 * 1024
 STDERR_TAIL_CHARS = 4000
-_POLL_S = 0.05
+PLAIN_CANCEL_CHECK_S = 0.25   # how often a plain threading.Event cancel is looked at
+MAIN_THREAD_SIGNAL_CHECK_S = 0.2   # how often a wait in the main thread lets Ctrl-C through
 
 _SKIP_MESSAGES = {
     REASON_NOT_READY: "not probed: the node is not Ready (a debug pod would stay Pending)",
@@ -172,13 +173,15 @@ class _Capture:
             return bytes(self.buf)
 
 
-def _pump(fd: int, cap: _Capture) -> None:
+def _pump(fd: int, cap: _Capture, on_data: Optional[Callable[[], None]] = None) -> None:
     try:
         while True:
             chunk = os.read(fd, 65536)
             if not chunk:
                 break
             cap.feed(chunk)
+            if on_data is not None:
+                on_data()
     except OSError:
         pass
     finally:
@@ -195,7 +198,43 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-WatchFn = Callable[[int, bytes, float], bool]
+class CancelEvent(threading.Event):
+    """A :class:`threading.Event` that also wakes registered listeners when it is set.
+
+    :func:`run_command` blocks until something happens (process exit, stderr data, deadline) and
+    registers itself here, so a cancel wakes it at once; with a plain ``threading.Event`` it has to
+    look at the event every ``PLAIN_CANCEL_CHECK_S`` instead.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._listeners: List[threading.Event] = []
+        self._listeners_lock = threading.Lock()
+
+    def add_listener(self, ev: threading.Event) -> None:
+        with self._listeners_lock:
+            self._listeners.append(ev)
+        if self.is_set():
+            ev.set()
+
+    def remove_listener(self, ev: threading.Event) -> None:
+        with self._listeners_lock:
+            try:
+                self._listeners.remove(ev)
+            except ValueError:
+                pass
+
+    def set(self) -> None:
+        super().set()
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for ev in listeners:
+            ev.set()
+
+
+# watch(stdout_bytes_so_far, stderr_so_far, elapsed_s) -> True to abort; False/None: nothing to do
+# until more stderr arrives; a number: ask again in that many seconds (even without new stderr)
+WatchFn = Callable[[int, bytes, float], Union[bool, float, None]]
 
 
 def run_command(
@@ -210,9 +249,13 @@ def run_command(
 ) -> ProcOutcome:
     """Run ``argv`` in its own process group; stop it on timeout, cancel or ``watch`` abort.
 
-    ``watch(stdout_bytes_so_far, stderr_so_far, elapsed_s)`` is polled while the process runs
-    and returns True to abort it. Stopping = SIGTERM to the group, ``grace_s`` to exit, then
-    SIGKILL to the group. Never raises for a missing executable (``start_error`` is set).
+    No polling: the calling thread blocks on one event that the process-exit waiter, the stderr
+    reader (when ``watch`` is given) and a :class:`CancelEvent` set; it wakes up otherwise only
+    at the deadline or when ``watch`` asked to be called again after some seconds (see
+    ``WatchFn``); in the main thread it also looks up every ``MAIN_THREAD_SIGNAL_CHECK_S`` so
+    Ctrl-C is handled (the child is then stopped as below and KeyboardInterrupt re-raised).
+    Stopping = SIGTERM to the group, ``grace_s`` to exit, then SIGKILL to the group. Never
+    raises for a missing executable (``start_error`` is set).
     """
     argv = list(argv)
     start = time.monotonic()
@@ -227,38 +270,80 @@ def run_command(
     out_cap = _Capture(stdout_cap, keep_tail=False)
     err_cap = _Capture(STDERR_KEEP_BYTES, keep_tail=True)
     assert proc.stdout is not None and proc.stderr is not None
+    wake = threading.Event()
+    exited = threading.Event()
+
+    def wait_exit() -> None:
+        try:
+            proc.wait()
+        finally:
+            exited.set()
+            wake.set()
+
     # the threads own the descriptors from here on
     out_fd, err_fd = os.dup(proc.stdout.fileno()), os.dup(proc.stderr.fileno())
     proc.stdout.close()
     proc.stderr.close()
     readers = [threading.Thread(target=_pump, args=(out_fd, out_cap), daemon=True),
-               threading.Thread(target=_pump, args=(err_fd, err_cap), daemon=True)]
-    for t in readers:
+               threading.Thread(target=_pump, args=(err_fd, err_cap, wake.set if watch is not None else None),
+                                daemon=True)]
+    waiter = threading.Thread(target=wait_exit, daemon=True)
+    for t in readers + [waiter]:
         t.start()
+    listening = isinstance(cancel_event, CancelEvent)
+    # Python runs signal handlers (Ctrl-C) in the main thread only, and a blocked wait there is not
+    # woken when the kernel hands SIGINT to another thread: the main thread looks up regularly
+    in_main = threading.current_thread() is threading.main_thread()
+    if listening:
+        cancel_event.add_listener(wake)  # type: ignore[union-attr]
 
     timed_out = cancelled = aborted = False
     deadline = start + max(0.0, timeout_s)
-    while True:
-        try:
-            proc.wait(timeout=_POLL_S)
-            break
-        except subprocess.TimeoutExpired:
-            pass
-        now = time.monotonic()
-        if cancel_event is not None and cancel_event.is_set():
-            cancelled = True
-        elif now >= deadline:
-            timed_out = True
-        elif watch is not None:
-            aborted = bool(watch(out_cap.total, err_cap.snapshot(), now - start))
-        if cancelled or timed_out or aborted:
-            _signal_group(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=max(0.0, grace_s))
-            except subprocess.TimeoutExpired:
-                _signal_group(proc.pid, signal.SIGKILL)
-                proc.wait()
-            break
+    watch_again: Optional[float] = None      # monotonic time watch asked to be called again
+    seen_err = -1
+    try:
+        while not exited.is_set():
+            wake.clear()
+            now = time.monotonic()
+            if cancel_event is not None and cancel_event.is_set():
+                cancelled = True
+            elif now >= deadline:
+                timed_out = True
+            elif watch is not None and (err_cap.total != seen_err or
+                                        (watch_again is not None and now >= watch_again)):
+                seen_err = err_cap.total
+                verdict = watch(out_cap.total, err_cap.snapshot(), now - start)
+                if verdict is True:
+                    aborted = True
+                elif verdict is not None and verdict is not False and float(verdict) >= 0:
+                    watch_again = now + max(0.05, float(verdict))
+                else:
+                    watch_again = None
+            if cancelled or timed_out or aborted:
+                _signal_group(proc.pid, signal.SIGTERM)
+                if not exited.wait(max(0.0, grace_s)):
+                    _signal_group(proc.pid, signal.SIGKILL)
+                    exited.wait()
+                break
+            wait_s = deadline - now
+            if watch_again is not None:
+                wait_s = min(wait_s, max(0.0, watch_again - now))
+            if cancel_event is not None and not listening:
+                wait_s = min(wait_s, PLAIN_CANCEL_CHECK_S)
+            if in_main:
+                wait_s = min(wait_s, MAIN_THREAD_SIGNAL_CHECK_S)
+            wake.wait(max(0.0, wait_s))
+    except BaseException:
+        # Ctrl-C (or any escape) while waiting in the caller's thread: the child is in its own
+        # session, so the terminal's SIGINT never reached it -- stop it the same way, then re-raise
+        _signal_group(proc.pid, signal.SIGTERM)
+        if not exited.wait(max(0.0, grace_s)):
+            _signal_group(proc.pid, signal.SIGKILL)
+        raise
+    finally:
+        if listening:
+            cancel_event.remove_listener(wake)  # type: ignore[union-attr]
+    waiter.join()
     # leftovers in the group (a child that outlived its parent) must not survive us
     _signal_group(proc.pid, signal.SIGKILL)
     for t in readers:
@@ -489,7 +574,7 @@ def run_probes(
         if n not in order:
             order.append(n)
     skip = dict(skip or {})
-    cancel = cancel_event if cancel_event is not None else threading.Event()
+    cancel = cancel_event if cancel_event is not None else CancelEvent()
     results: Dict[str, NodeProbeResult] = {}
     lock = threading.Lock()
     state = {"done": 0, "running": 0, "failed": 0}

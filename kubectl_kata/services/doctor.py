@@ -20,10 +20,10 @@ import shutil
 import string
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from ..core.closure import installed_closure
-from ..core.nodefacts import RawResult, parse_node_facts
+from ..core.nodefacts import NodeFacts, RawResult, parse_node_facts
 from ..doctor.checks_cluster import SUBJECT, check_cluster, node_ready, pool_nodes
 from ..doctor.checks_node import KATA_PACKAGE, NodeContext, check_node
 from ..doctor.expected import Expectation, ExpectationError
@@ -94,6 +94,16 @@ class ProbeRecord:
     stderr_tail: str = ""
     command: List[str] = field(default_factory=list)
     duration_s: float = 0.0
+    # parsed once (in the probe's worker thread, while other nodes are still being probed) and
+    # reused by the consensus fallback and by analyse(); never stored in a bundle
+    facts: Optional[NodeFacts] = field(default=None, compare=False, repr=False)
+
+
+def node_facts(rec: ProbeRecord) -> Optional[NodeFacts]:
+    """The record's parsed :class:`NodeFacts` (parsed on first use, then kept); None without raw data."""
+    if rec.facts is None and rec.raw:
+        rec.facts = parse_node_facts(rec.raw)
+    return rec.facts
 
 
 @dataclass
@@ -252,13 +262,45 @@ class _Progress:
             self.env.stderr.flush()
 
 
-def _record(res) -> ProbeRecord:
+def _record(res, facts: Optional[NodeFacts] = None) -> ProbeRecord:
     return ProbeRecord(node=res.node, ok=res.ok, reason=res.reason, error=res.error, raw=res.raw,
                        notes=list(res.notes), stderr_tail=res.stderr_tail, command=list(res.command),
-                       duration_s=round(float(res.duration_s), 3))
+                       duration_s=round(float(res.duration_s), 3), facts=facts if res.raw else None)
 
 
-def collect(env, conn, req: DoctorRequest) -> Collected:
+def _recording_backend(inner, sink: Dict[str, ProbeRecord], on_node: Optional[Callable[[str, ProbeRecord], None]]):
+    """Wrap a probe backend so each node's result becomes its :class:`ProbeRecord` in the worker thread
+    as soon as it arrives: the raw output is parsed (and handed to ``on_node``, e.g. the bundle writer)
+    while the other nodes are still being collected, instead of adding to the end of the run."""
+    from ..probe.runner import ProbeBackend
+
+    class _RecordAsYouGo(ProbeBackend):
+        name = inner.name
+
+        def probe(self, node, *, timeout_s, cancel_event, grace_s):
+            res = inner.probe(node, timeout_s=timeout_s, cancel_event=cancel_event, grace_s=grace_s)
+            facts = None
+            if res.raw:
+                try:
+                    facts = parse_node_facts(res.raw)   # bad input -> facts.errors, not an exception
+                except Exception:  # noqa: BLE001 - analyse() parses again and reports it; the probe result stays
+                    facts = None
+            rec = _record(res, facts)
+            sink[node] = rec
+            if on_node is not None:
+                try:
+                    on_node(node, rec)
+                except Exception:  # noqa: BLE001 - e.g. the bundle writer fails: it reports that at the end
+                    pass
+            return res
+
+    return _RecordAsYouGo()
+
+
+def collect(env, conn, req: DoctorRequest,
+            on_node: Optional[Callable[[str, ProbeRecord], None]] = None) -> Collected:
+    """Talk to the cluster and the nodes. ``on_node(node, record)`` is called from the probe workers as each
+    node finishes (the bundle writer streams the node's files then)."""
     from ..probe.runner import REASON_NOT_READY, ProbesInterrupted, run_command, run_probes
     from .cluster_facts import gather, open_cluster, require_openshift
 
@@ -311,15 +353,17 @@ def collect(env, conn, req: DoctorRequest) -> Collected:
             backend = KubectlDebugBackend(namespace or "unused", req.image or _default_image(facts.get("version")),
                                           kubectl_path=tool_path, kubeconfig=conn.kubeconfig,
                                           context=conn.context, env=env.environ)
+        made: Dict[str, ProbeRecord] = {}
         try:
-            results = run_probes(to_probe, backend, parallel=req.parallel, per_node_timeout=req.node_timeout,
+            results = run_probes(to_probe, _recording_backend(backend, made, on_node), parallel=req.parallel, per_node_timeout=req.node_timeout,
                                  on_progress=progress, skip=skip, grace_s=5.0)
         except ProbesInterrupted:
             progress.close()
             raise
         progress.close()
         for res in results:
-            records[res.node] = _record(res)
+            rec = made.get(res.node)
+            records[res.node] = rec if rec is not None and rec.node == res.node else _record(res)
             if res.command:
                 commands.append(list(res.command))
     finally:
@@ -383,7 +427,7 @@ def _expectation(env, cluster, conn, req, facts, scope, records, oc_path, global
             why = str(exc)
         finally:
             secret = None
-    facts_by_node = {n: parse_node_facts(r.raw) for n, r in records.items() if r.raw}
+    facts_by_node = {n: node_facts(r) for n, r in records.items() if r.raw}
     arch_of = _node_arches(records)
     exp = ex.from_consensus(facts_by_node, arch_of.get, why)
     exp.notes.insert(0, "release expectation unavailable: %s" % why)
@@ -448,7 +492,9 @@ def analyse(col: Collected) -> Dict[str, Any]:
         if not rec.ok:
             fs.append(_probe_finding(rec))
         if rec.raw:
-            nf = parse_node_facts(rec.raw)
+            # facts parsed during the run are reused; otherwise (--from) parse without keeping them, so
+            # memory holds one node's facts at a time
+            nf = rec.facts if rec.facts is not None else parse_node_facts(rec.raw)
             if nf.arch:
                 arch_nodes.setdefault(nf.arch, []).append(node)
             names = ()
@@ -510,18 +556,35 @@ def run_doctor(env, conn, req: DoctorRequest) -> int:
                 col.expectation = ex.load_expected_file(req.expected, arches)
             except ExpectationError as exc:
                 raise UsageProblem("--expected: %s" % exc) from None
+        doc = analyse(col)
+        if req.bundle:
+            env.err("support bundle written to %s" % bundle_mod.write_bundle(req.bundle, col, doc))
     else:
-        col = collect(env, conn, req)
-    doc = analyse(col)
-    if req.bundle:
-        path = bundle_mod.write_bundle(req.bundle, col, doc)
-        env.err("support bundle written to %s" % path)
+        writer = _open_bundle(req.bundle) if req.bundle else None
+        try:
+            col = collect(env, conn, req, on_node=writer.add_node if writer else None)
+            doc = analyse(col)
+            if writer:
+                env.err("support bundle written to %s" % writer.finish(col, doc))
+        except BaseException:
+            if writer:
+                writer.abort()
+            raise
     _print(env, doc, req.output)
     status = exit_status_for(col, doc)
     if status == ExitStatus.CLUSTER_ERROR:
         reasons = sorted({r.reason for r in col.probes.values() if not r.ok})
         env.err("error: no node could be probed (%s); the report above is incomplete" % ", ".join(reasons))
     return status
+
+
+def _open_bundle(path: str):
+    from ..doctor.bundle import BundleWriter
+
+    try:
+        return BundleWriter(path)
+    except OSError as exc:
+        raise UsageProblem("--bundle %s: cannot write there: %s" % (path, exc.strerror or exc)) from None
 
 
 def _print(env, doc, output) -> None:
