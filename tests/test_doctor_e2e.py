@@ -332,3 +332,24 @@ def test_bundle_is_streamed_during_the_probes_and_removed_on_failure(cluster, fa
     assert list(out.iterdir()) == []
     assert_clean(cluster, fake_oc)
 
+
+@pytest.mark.parametrize("via", ["oc", "kubectl"])
+def test_connection_flags_reach_oc_and_kubectl(cluster, fake_oc, via):
+    # the probes and `oc image extract` talk to the same cluster as the same identity as the API calls
+    conn = ["--context", "fake", "--cluster", "fake", "--user", "fake", "--as", "system:admin",
+            "--as-group", "system:masters"]
+    extra = ["--via", via] + (["--image", "registry.example/support-tools:1"] if via == "kubectl" else [])
+    res, doc = report(cluster, fake_oc, *(conn + extra))
+    assert res.exit_code == 0, res.stderr
+    assert problems(doc) == set()
+    # (the kubeconfig itself comes from $KUBECONFIG here, which oc/kubectl inherit)
+    want = ["--context=fake", "--cluster=fake", "--user=fake", "--as=system:admin",
+            "--as-group=system:masters"]
+    calls = fake_oc.invocations(via)
+    assert len(calls) >= 3
+    for inv in calls:                        # debug (oc) / debug, get, logs, delete (kubectl)
+        assert inv["argv"][1:1 + len(want)] == want, inv["argv"]
+    extract = fake_oc.invocations("oc", "extract")
+    assert len(extract) == 1 and extract[0]["argv"][1:1 + len(want)] == want
+    assert not any(a.startswith(("--token", "--password")) for inv in fake_oc.invocations() for a in inv["argv"])
+    assert_clean(cluster, fake_oc)

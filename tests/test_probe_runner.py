@@ -372,3 +372,10 @@ def test_ctrl_c_while_waiting_in_the_main_thread_stops_the_child(tmp_path):
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not pid_alive(pid)
+
+
+def test_kube_global_flags_name_only_connection_settings():
+    assert runner.kube_global_flags("/k/c", "ctx", "cl", "u", "system:admin", ["g1", "g2"]) == [
+        "--kubeconfig=/k/c", "--context=ctx", "--cluster=cl", "--user=u", "--as=system:admin",
+        "--as-group=g1", "--as-group=g2"]
+    assert runner.kube_global_flags() == []

@@ -25,12 +25,13 @@ import json
 import re
 import threading
 import time
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_kata.probe.runner import (
     REASON_CANCELLED, REASON_CONTAINER_ERROR, REASON_IMAGE_PULL, REASON_POD_FAILED, REASON_SCHEDULING,
     REASON_TIMEOUT, REASON_TOOL_MISSING, NodeProbeResult, ProbeBackend, ProcOutcome, build_result,
-    classify_kube_stderr, last_error_line, one_line, redact_argv, run_command, stderr_tail,
+    classify_kube_stderr, kube_global_flags, last_error_line, one_line, redact_argv, run_command,
+    stderr_tail,
 )
 from kubectl_kata.probe.script import DEFAULT_ITEM_TIMEOUT_S, build_script, new_nonce
 
@@ -82,6 +83,10 @@ class KubectlDebugBackend(ProbeBackend):
         image_pull_grace_s: Optional[float] = 45.0,
         poll_interval_s: float = 1.0,
         env: Optional[Mapping[str, str]] = None,
+        cluster: Optional[str] = None,
+        user: Optional[str] = None,
+        as_user: Optional[str] = None,
+        as_groups: Sequence[str] = (),
     ) -> None:
         if not isinstance(namespace, str) or not _NS_RE.match(namespace):
             raise ValueError("invalid namespace name %r" % (namespace,))
@@ -92,6 +97,10 @@ class KubectlDebugBackend(ProbeBackend):
         self.kubectl_path = kubectl_path
         self.kubeconfig = kubeconfig
         self.context = context
+        self.cluster = cluster
+        self.user = user
+        self.as_user = as_user
+        self.as_groups = list(as_groups)
         self.item_timeout_s = item_timeout_s
         self.image_pull_grace_s = image_pull_grace_s
         self.poll_interval_s = poll_interval_s
@@ -99,12 +108,9 @@ class KubectlDebugBackend(ProbeBackend):
 
     # -- argv builders ------------------------------------------------------------------
     def _base(self) -> List[str]:
-        argv = [self.kubectl_path]
-        if self.kubeconfig:
-            argv.append("--kubeconfig=" + self.kubeconfig)
-        if self.context:
-            argv.append("--context=" + self.context)
-        return argv
+        # the caller's connection flags on every kubectl call (create, get, logs, delete); never a token
+        return [self.kubectl_path] + kube_global_flags(self.kubeconfig, self.context, self.cluster, self.user,
+                                                       self.as_user, self.as_groups)
 
     def create_command(self, node: str, script: str) -> List[str]:
         return self._base() + ["debug", "node/" + node, "--profile=sysadmin", "--image=" + self.image,

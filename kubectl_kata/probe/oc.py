@@ -2,7 +2,7 @@
 
 Command (DOMAIN.md 6.1)::
 
-    oc [--kubeconfig=K] [--context=C] debug node/<n> --to-namespace=<ns> [--image=<img>] \
+    oc [--kubeconfig=K] [--context=C] [--cluster=..] [--user=..] [--as=..] [--as-group=..] debug node/<n> --to-namespace=<ns> [--image=<img>] \
         -- chroot /host sh -c '<collection script>'
 
 * ``--to-namespace`` always: the caller pre-creates one privileged namespace for the whole run,
@@ -19,19 +19,20 @@ Command (DOMAIN.md 6.1)::
 * Image pull: when oc reports a pull back-off and the container has produced no output for
   ``image_pull_grace_s`` seconds, the probe is stopped early with reason ``image-pull`` naming
   the image, instead of waiting for the whole per-node timeout on every node.
-* Credentials: only ``--kubeconfig`` / ``--context`` are passed; never a token on argv.
+* Credentials: the caller's ``--kubeconfig`` / ``--context`` / ``--cluster`` / ``--user`` / ``--as`` /
+  ``--as-group`` are passed on as oc global flags; never a token on argv.
 """
 from __future__ import annotations
 
 import re
 import threading
 import time
-from typing import List, Mapping, Optional, Tuple, Union
+from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
 from kubectl_kata.probe.runner import (
     REASON_CONTAINER_ERROR, REASON_IMAGE_PULL, REASON_NOT_ROOT, REASON_POD_FAILED, REASON_SCHEDULING,
-    NodeProbeResult, ProbeBackend, build_result, classify_kube_stderr, one_line, redact_argv,
-    run_command,
+    NodeProbeResult, ProbeBackend, build_result, classify_kube_stderr, kube_global_flags, one_line,
+    redact_argv, run_command,
 )
 from kubectl_kata.probe.script import DEFAULT_ITEM_TIMEOUT_S, build_script, new_nonce
 
@@ -102,6 +103,10 @@ class OcDebugBackend(ProbeBackend):
         item_timeout_s: int = DEFAULT_ITEM_TIMEOUT_S,
         image_pull_grace_s: Optional[float] = 45.0,
         env: Optional[Mapping[str, str]] = None,
+        cluster: Optional[str] = None,
+        user: Optional[str] = None,
+        as_user: Optional[str] = None,
+        as_groups: Sequence[str] = (),
     ) -> None:
         if not isinstance(namespace, str) or not _NS_RE.match(namespace):
             raise ValueError("invalid namespace name %r" % (namespace,))
@@ -112,17 +117,17 @@ class OcDebugBackend(ProbeBackend):
         self.image = image
         self.kubeconfig = kubeconfig
         self.context = context
+        self.cluster = cluster
+        self.user = user
+        self.as_user = as_user
+        self.as_groups = list(as_groups)
         self.item_timeout_s = item_timeout_s
         self.image_pull_grace_s = image_pull_grace_s
         self.env = env
 
     def global_flags(self) -> List[str]:
-        flags: List[str] = []
-        if self.kubeconfig:
-            flags.append("--kubeconfig=" + self.kubeconfig)
-        if self.context:
-            flags.append("--context=" + self.context)
-        return flags
+        return kube_global_flags(self.kubeconfig, self.context, self.cluster, self.user, self.as_user,
+                                 self.as_groups)
 
     def command(self, node: str, script: str) -> List[str]:
         argv = [self.oc_path] + self.global_flags()

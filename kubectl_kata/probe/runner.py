@@ -34,7 +34,7 @@ __all__ = [
     "REASON_SKIPPED", "REASON_INTERNAL",
     "NodeProbeResult", "ProcOutcome", "ProbeBackend", "ProbesInterrupted", "CancelEvent",
     "run_command", "run_probes", "redact_argv", "redact_text", "classify_kube_stderr", "build_result",
-    "valid_node_name", "DEFAULT_GRACE_S",
+    "valid_node_name", "DEFAULT_GRACE_S", "kube_global_flags", "conn_global_flags",
 ]
 
 REASON_OK = "ok"
@@ -118,6 +118,30 @@ def redact_argv(argv: Sequence[str], script: Optional[str] = None) -> List[str]:
             continue
         out.append(redact_text(a))
     return out
+
+
+# --------------------------------------------------------------------------- oc/kubectl global flags
+
+def kube_global_flags(kubeconfig: Optional[str] = None, context: Optional[str] = None,
+                      cluster: Optional[str] = None, user: Optional[str] = None,
+                      as_user: Optional[str] = None, as_groups: Iterable[str] = ()) -> List[str]:
+    """The connection flags oc and kubectl both accept as global flags, in ``--flag=value`` form (a value
+    can never be taken for another flag). Only names and paths: a token never goes on argv (it would be
+    visible in ``ps``); oc/kubectl read it from the kubeconfig."""
+    flags: List[str] = []
+    for name, value in (("--kubeconfig", kubeconfig), ("--context", context), ("--cluster", cluster),
+                        ("--user", user), ("--as", as_user)):
+        if value:
+            flags.append("%s=%s" % (name, value))
+    flags.extend("--as-group=%s" % g for g in as_groups if g)
+    return flags
+
+
+def conn_global_flags(conn) -> List[str]:
+    """:func:`kube_global_flags` from a ``kubectl_kata.options.ConnectionOptions``."""
+    return kube_global_flags(conn.kubeconfig, conn.context, getattr(conn, "cluster", None),
+                             getattr(conn, "user", None), getattr(conn, "as_user", None),
+                             list(getattr(conn, "as_groups", None) or ()))
 
 
 # --------------------------------------------------------------------------- processes

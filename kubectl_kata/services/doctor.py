@@ -301,7 +301,7 @@ def collect(env, conn, req: DoctorRequest,
             on_node: Optional[Callable[[str, ProbeRecord], None]] = None) -> Collected:
     """Talk to the cluster and the nodes. ``on_node(node, record)`` is called from the probe workers as each
     node finishes (the bundle writer streams the node's files then)."""
-    from ..probe.runner import REASON_NOT_READY, ProbesInterrupted, run_command, run_probes
+    from ..probe.runner import REASON_NOT_READY, ProbesInterrupted, conn_global_flags, run_command, run_probes
     from .cluster_facts import gather, open_cluster, require_openshift
 
     cluster = open_cluster(conn, env)
@@ -321,11 +321,8 @@ def collect(env, conn, req: DoctorRequest,
     if tool_path is None:
         raise DoctorCannotRun("%s is not on PATH; doctor probes nodes with `%s debug node/...`" % (via, via),
                               hint="install oc (or kubectl and pass --via kubectl)")
-    global_flags = []
-    if conn.kubeconfig:
-        global_flags.append("--kubeconfig=" + conn.kubeconfig)
-    if conn.context:
-        global_flags.append("--context=" + conn.context)
+    # the same cluster/identity as the API calls: --kubeconfig/--context/--cluster/--user/--as/--as-group
+    global_flags = conn_global_flags(conn)
 
     commands: List[List[str]] = []
     records: Dict[str, ProbeRecord] = {}
@@ -346,13 +343,16 @@ def collect(env, conn, req: DoctorRequest,
             from ..probe.oc import OcDebugBackend
 
             backend = OcDebugBackend(namespace or "unused", oc_path=tool_path, image=req.image,
-                                     kubeconfig=conn.kubeconfig, context=conn.context, env=env.environ)
+                                     kubeconfig=conn.kubeconfig, context=conn.context, cluster=conn.cluster,
+                                     user=conn.user, as_user=conn.as_user, as_groups=conn.as_groups,
+                                     env=env.environ)
         else:
             from ..probe.kubectl import KubectlDebugBackend
 
             backend = KubectlDebugBackend(namespace or "unused", req.image or _default_image(facts.get("version")),
                                           kubectl_path=tool_path, kubeconfig=conn.kubeconfig,
-                                          context=conn.context, env=env.environ)
+                                          context=conn.context, cluster=conn.cluster, user=conn.user,
+                                          as_user=conn.as_user, as_groups=conn.as_groups, env=env.environ)
         made: Dict[str, ProbeRecord] = {}
         try:
             results = run_probes(to_probe, _recording_backend(backend, made, on_node), parallel=req.parallel, per_node_timeout=req.node_timeout,
