@@ -101,7 +101,7 @@ def run_enable(env, conn, req: EnableRequest) -> int:
     from .cluster_facts import gather, open_cluster
 
     cluster = open_cluster(conn, env)
-    facts = gather(cluster)
+    facts = gather(cluster, with_pods=False)  # preflight needs no pods: skip a cluster-wide list
     mcs = {mc["metadata"]["name"]: mc for mc in facts["mcs"]}
     existing = mcs.get(MC_NAME)
     server_dry = req.dry_run == "server"
