@@ -100,6 +100,8 @@ def cluster_kubeconfig(make_fake_cluster, tmp_path):
 def _play(name, steps, kubeconfig):
     """Run CLI steps inside one cassette; return their results."""
     results = []
+    if RECORD and os.path.exists(os.path.join(CASSETTES, f"{name}.yaml")):
+        os.remove(os.path.join(CASSETTES, f"{name}.yaml"))  # re-record from scratch, never append
     with _vcr().use_cassette(f"{name}.yaml", allow_playback_repeats=False) as cassette:
         for args in steps:
             results.append(run_cli(args, kubeconfig=kubeconfig))
