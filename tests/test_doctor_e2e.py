@@ -353,3 +353,39 @@ def test_connection_flags_reach_oc_and_kubectl(cluster, fake_oc, via):
     assert len(extract) == 1 and extract[0]["argv"][1:1 + len(want)] == want
     assert not any(a.startswith(("--token", "--password")) for inv in fake_oc.invocations() for a in inv["argv"])
     assert_clean(cluster, fake_oc)
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_ctrl_c_prints_the_partial_report_of_the_nodes_that_finished(cluster, fake_oc, tmp_path, fmt):
+    # worker-0 answers at once (with a drift), worker-1/2 hang: Ctrl-C after 1.5 s -> worker-0's findings are
+    # printed, the report is marked partial and names the interrupted nodes; exit 130; nothing left behind
+    out = tmp_path / "bundles"
+    out.mkdir()
+    timer = threading.Timer(1.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        res = doctor(cluster, fake_oc, "-o", fmt, "--bundle", str(out / "b.tar.gz"),
+                     nodes={"worker-0": {"scenario": "no-kvm"}, "worker-1": {"behaviour": "hang"},
+                            "worker-2": {"behaviour": "hang"}})
+    finally:
+        timer.cancel()
+    assert res.exit_code == ExitStatus.INTERRUPTED
+    assert fake_oc.count("oc", "debug") == 3
+    assert_clean(cluster, fake_oc)
+    assert list(out.iterdir()) == []          # no half-made bundle
+    assert ("Interrupted: partial report, 1 of 3 node(s) finished; not finished: worker-1, worker-2. "
+            "Debug pods and namespace removed. No support bundle written.") in res.stderr
+    if fmt == "json":
+        doc = json.loads(res.stdout)
+        assert doc["interrupted"] == {"nodes": ["worker-1", "worker-2"], "finished": 1, "total": 3}
+        assert problems(doc) == {("worker-0", "node.dev-kvm", "error"), ("worker-1", "node.probe", "error"),
+                                 ("worker-2", "node.probe", "error")}
+        assert {f["details"]["reason"] for f in doc["findings"] if f["checkId"] == "node.probe"} == {"cancelled"}
+        # no registry access after Ctrl-C: the finished node is its own consensus
+        assert doc["expected"]["source"] == "consensus" and fake_oc.count("oc", "extract") == 0
+    else:
+        marker = "PARTIAL REPORT (interrupted): 1 of 3 node(s) finished; not finished: worker-1, worker-2"
+        lines = res.stdout.rstrip().splitlines()
+        assert marker in lines[:6] and marker in lines[-3:]     # under the header and again at the end
+        assert "No problems found." not in lines
+        assert "node.dev-kvm" in res.stdout

@@ -191,6 +191,16 @@ def _expected_line(doc: Mapping[str, Any]) -> str:
     return line
 
 
+def _partial_line(doc: Mapping[str, Any]) -> str:
+    """The PARTIAL marker of an interrupted run (doc["interrupted"]), or ""."""
+    intr = doc.get("interrupted")
+    if not isinstance(intr, Mapping):
+        return ""
+    left = list(intr.get("nodes") or [])
+    return "PARTIAL REPORT (interrupted): %d of %d node(s) finished%s" % (
+        intr.get("finished", 0), intr.get("total", 0), ("; not finished: " + _names(left, 10)) if left else "")
+
+
 def render_table(doc: Mapping[str, Any], wide: bool = False) -> str:
     from kubectl_kata.render.output import table
 
@@ -200,6 +210,9 @@ def render_table(doc: Mapping[str, Any], wide: bool = False) -> str:
                                                         (", selector " + scope["selector"]) if scope["selector"] else "",
                                                         doc["cluster"]["version"] or "unknown"))
     out.append(_expected_line(doc))
+    partial = _partial_line(doc)
+    if partial:
+        out.append(partial)
     out.append("")
     out.append(table(["check", "severity", "result"], _check_rows(doc)))
     problems = [f for f in doc["findings"] if f["severity"] in (ERROR, WARNING)]
@@ -227,6 +240,8 @@ def render_table(doc: Mapping[str, Any], wide: bool = False) -> str:
                          [[n["name"], n["status"], n["worst"], ", ".join(n["problems"]) or "-"] for n in doc["nodes"]]))
     out.append("")
     out.append("Nodes: " + doc["rollup"])
+    if partial:
+        out.append(partial)
     s = doc["summary"]
     if doc["healthy"]:
         out.append("No problems found.")

@@ -32,8 +32,8 @@ from ..doctor.report import PROBE_CHECK, build_report
 from ..errors import ClusterError, KataError, UsageProblem
 from ..status import ExitStatus
 
-__all__ = ["DoctorRequest", "Collected", "ProbeRecord", "collect", "analyse", "run_doctor", "exit_status_for",
-           "redact_object", "NAMESPACE_PREFIX", "DEFAULT_PARALLEL", "DEFAULT_NODE_TIMEOUT"]
+__all__ = ["DoctorRequest", "Collected", "ProbeRecord", "DoctorInterrupted", "collect", "analyse", "run_doctor",
+           "exit_status_for", "redact_object", "NAMESPACE_PREFIX", "DEFAULT_PARALLEL", "DEFAULT_NODE_TIMEOUT"]
 
 NAMESPACE_PREFIX = "kata-doctor-"
 DEFAULT_PARALLEL = 10
@@ -114,6 +114,17 @@ class Collected:
     expectation: Expectation
     via: Optional[str] = None
     commands: List[List[str]] = field(default_factory=list)
+    # Ctrl-C: the nodes whose probe was stopped or never started (None = the run was not interrupted)
+    interrupted: Optional[List[str]] = None
+
+
+class DoctorInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``collect`` once the debug pods and the namespace are gone; ``collected`` holds what
+    finished (``interrupted`` lists the rest) for a partial report. Still a KeyboardInterrupt (exit 130)."""
+
+    def __init__(self, collected: "Collected") -> None:
+        super().__init__("interrupted")
+        self.collected = collected
 
 
 # --------------------------------------------------------------------------- redaction
@@ -301,7 +312,8 @@ def collect(env, conn, req: DoctorRequest,
             on_node: Optional[Callable[[str, ProbeRecord], None]] = None) -> Collected:
     """Talk to the cluster and the nodes. ``on_node(node, record)`` is called from the probe workers as each
     node finishes (the bundle writer streams the node's files then)."""
-    from ..probe.runner import REASON_NOT_READY, ProbesInterrupted, conn_global_flags, run_command, run_probes
+    from ..probe.runner import (REASON_CANCELLED, REASON_NOT_READY, ProbesInterrupted, conn_global_flags,
+                                run_command, run_probes)
     from .cluster_facts import gather, open_cluster, require_openshift
 
     cluster = open_cluster(conn, env)
@@ -326,6 +338,7 @@ def collect(env, conn, req: DoctorRequest,
 
     commands: List[List[str]] = []
     records: Dict[str, ProbeRecord] = {}
+    interrupted: Optional[List[str]] = None
     to_probe = [n for n in scope["nodes"]]
     namespace = None
     if any(n not in skip for n in to_probe):
@@ -355,11 +368,13 @@ def collect(env, conn, req: DoctorRequest,
                                           as_user=conn.as_user, as_groups=conn.as_groups, env=env.environ)
         made: Dict[str, ProbeRecord] = {}
         try:
-            results = run_probes(to_probe, _recording_backend(backend, made, on_node), parallel=req.parallel, per_node_timeout=req.node_timeout,
-                                 on_progress=progress, skip=skip, grace_s=5.0)
-        except ProbesInterrupted:
+            results = run_probes(to_probe, _recording_backend(backend, made, on_node), parallel=req.parallel,
+                                 per_node_timeout=req.node_timeout, on_progress=progress, skip=skip, grace_s=5.0)
+        except ProbesInterrupted as exc:
             progress.close()
-            raise
+            results = exc.results
+            # stopped mid-probe or never started; the nodes that finished (even with an error) are reported
+            interrupted = [r.node for r in results if r.reason == REASON_CANCELLED]
         progress.close()
         for res in results:
             rec = made.get(res.node)
@@ -375,9 +390,38 @@ def collect(env, conn, req: DoctorRequest,
                 env.err("warning: could not delete namespace %s: %s; delete it with `oc delete namespace %s`"
                         % (namespace, exc.message, namespace))
 
-    expectation = _expectation(env, cluster, conn, req, facts, scope, records, oc_path, global_flags, run_command)
+    if interrupted is None:
+        try:
+            expectation = _expectation(env, cluster, conn, req, facts, scope, records, oc_path, global_flags,
+                                       run_command)
+        except KeyboardInterrupt:   # Ctrl-C while reading the release: every node is in, compare with the pool
+            interrupted = []
+            expectation = _interrupted_expectation(req, records, "interrupted while reading the release's "
+                                                                 "expected versions")
+    else:
+        expectation = _interrupted_expectation(req, records, "interrupted before every node was probed")
     commands.extend(expectation.commands)
-    return Collected(facts=facts, scope=scope, probes=records, expectation=expectation, via=via, commands=commands)
+    col = Collected(facts=facts, scope=scope, probes=records, expectation=expectation, via=via, commands=commands,
+                    interrupted=interrupted)
+    if interrupted is not None:
+        raise DoctorInterrupted(col)
+    return col
+
+
+def _interrupted_expectation(req, records: Dict[str, ProbeRecord], why: str) -> Expectation:
+    """After Ctrl-C nothing more is fetched from the cluster or a registry: ``--expected FILE`` if given (local),
+    else the consensus of the nodes that finished."""
+    from ..doctor import expected as ex
+
+    if req.expected:
+        try:
+            return ex.load_expected_file(req.expected, sorted(set(_node_arches(records).values())) or ["x86_64"])
+        except ExpectationError:
+            pass
+    facts_by_node = {n: node_facts(r) for n, r in records.items() if r.raw}
+    exp = ex.from_consensus(facts_by_node, _node_arches(records).get, why)
+    exp.notes.insert(0, "release expectation not read: %s" % why)
+    return exp
 
 
 def _node_arches(records: Dict[str, ProbeRecord]) -> Dict[str, str]:
@@ -527,8 +571,14 @@ def analyse(col: Collected) -> Dict[str, Any]:
                 cluster_findings.append(Finding(
                     "cluster.extension-available", OK, SUBJECT, "extensions repo has %s for %s"
                     % (exp.packages[arch].get(KATA_PACKAGE), arch), "", {"arch": arch}))
-    return build_report(cluster_findings=cluster_findings, node_findings=node_findings, scope=scope,
-                        version=version, expected=exp.to_dict())
+    doc = build_report(cluster_findings=cluster_findings, node_findings=node_findings, scope=scope,
+                       version=version, expected=exp.to_dict())
+    if col.interrupted is not None:
+        nodes = scope.get("nodes") or []
+        doc["interrupted"] = {"nodes": sorted(col.interrupted),
+                              "finished": len([n for n in nodes if n not in set(col.interrupted)]),
+                              "total": len(nodes)}
+    return doc
 
 
 def exit_status_for(col: Collected, doc: Dict[str, Any]) -> int:
@@ -566,6 +616,10 @@ def run_doctor(env, conn, req: DoctorRequest) -> int:
             doc = analyse(col)
             if writer:
                 env.err("support bundle written to %s" % writer.finish(col, doc))
+        except DoctorInterrupted as exc:
+            if writer:
+                writer.abort()
+            return _partial(env, exc.collected, req, bundle_dropped=writer is not None)
         except BaseException:
             if writer:
                 writer.abort()
@@ -576,6 +630,18 @@ def run_doctor(env, conn, req: DoctorRequest) -> int:
         reasons = sorted({r.reason for r in col.probes.values() if not r.ok})
         env.err("error: no node could be probed (%s); the report above is incomplete" % ", ".join(reasons))
     return status
+
+
+def _partial(env, col: Collected, req: DoctorRequest, bundle_dropped: bool) -> int:
+    """Ctrl-C: the debug pods and the namespace are gone; print what finished, marked partial, and exit 130."""
+    doc = analyse(col)
+    _print(env, doc, req.output)
+    left = doc["interrupted"]["nodes"]
+    env.err("Interrupted: partial report, %d of %d node(s) finished%s. Debug pods and namespace removed.%s"
+            % (doc["interrupted"]["finished"], doc["interrupted"]["total"],
+               ("; not finished: " + ", ".join(left)) if left else "",
+               " No support bundle written." if bundle_dropped else ""))
+    return ExitStatus.INTERRUPTED
 
 
 def _open_bundle(path: str):
