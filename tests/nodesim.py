@@ -20,6 +20,12 @@ Derived from (see /work/shared/reference/PROVENANCE.md and DOMAIN.md):
 - osbuilder image layout from ``legacy-kata-operator-node.capture-ocp4.5.txt`` (``osbuilder-images/<kver>/"rhcos"-kata-<kver>.initrd``).
 - extensions repo: createrepo_c layout (``repodata/repomd.xml`` -> gzip ``primary.xml``) and the flat
   ``extensions.json`` ``{"name": "evr.arch"}`` of DOMAIN 1.6.
+- release "4.10" (RHEL 8.4 advanced-virt era, DOMAIN 1.2/4.3): the 9-RPM set of
+  ``sandboxed-containers-extension-rpm-set.ocp4.8.md`` (kata-containers, qemu-kiwi, qemu-kvm-common, ipxe-roms-qemu,
+  libpmem, pixman, seabios-bin, seavgabios-bin, sgabios-bin), QEMU at ``/usr/libexec/qemu-kiwi``
+  (``qemu-processes.capture-ocp4.9.txt``), kata 2.x whose shim prints no ``(Golang)`` (DOMAIN 4.4), and an
+  rpm-ostree deployment with ``custom-origin: ["pivot://<machine-os-content>", "Managed by machine-config-operator"]``
+  instead of ``container-image-reference`` (DOMAIN 4.1). Its z-stream numbers are illustrative as well.
 """
 from __future__ import annotations
 
@@ -37,6 +43,12 @@ SCENARIOS = ("healthy", "closure-missing", "closure-missing-lib", "version-skew"
 
 # per release: RHEL minor, kata NVR, qemu EVR, kernel, RHCOS build, kata's qemu floor
 RELEASES = {
+    "4.10": {"rhel": "8.4", "kata": ("2.3.3", "2.el8"), "qemu": (15, "5.2.0", "16.module+el8.4.0+13460+2e130eec.13"),
+             "qemu_floor": "5.1.0", "kernel": "4.18.0-305.40.2.el8_4", "rhcos": "410.84.202205191234-0",
+             "qemu_pkg": "qemu-kiwi", "pixman": ("0.38.4", "1.el8"), "libpmem": ("1.6.1", "1.el8"),
+             "glibc": ("2.28", "151.el8"), "seabios": ("1.14.0", "1.module+el8.4.0+8855+a9e237a9"),
+             "sgabios": (1, "0.20170427git", "3.module+el8.4.0+8855+a9e237a9"),
+             "ipxe": ("20181214", "8.git133f4c47.el8")},
     "4.14": {"rhel": "9.2", "kata": ("3.1.3", "4.rhaos4.14.el9"), "qemu": (17, "7.2.0", "14.el9_2.5"),
              "qemu_floor": "7.2.0-1", "kernel": "5.14.0-284.52.1.el9_2", "rhcos": "414.92.202402130420-0",
              "virtiofsd": ("1.5.0", "1.el9"), "edk2": ("20221207gitfff6d81270b5", "9.el9_2"),
@@ -46,7 +58,7 @@ RELEASES = {
              "virtiofsd": ("1.10.1", "1.el9"), "edk2": ("20231122", "6.el9_4.3"),
              "pixman": ("0.40.0", "6.el9_3"), "libslirp": ("4.4.0", "8.el9"), "glibc": ("2.34", "100.el9_4.4")},
 }
-SKEW_QEMU_RELEASE = {"4.16": "7.el9_4", "4.14": "9.el9_2.1"}   # an older z-stream build of the same qemu
+SKEW_QEMU_RELEASE = {"4.16": "7.el9_4", "4.14": "9.el9_2.1", "4.10": "16.module+el8.4.0+12596+209e4022.10"}   # an older z-stream build of the same qemu
 
 SHIM_COMMIT = "6ac2e8b2a1d5e1c2f9f3d2a1b8c7e6f5a4b3c2d1"
 MONITOR_BLOCK = "kata-monitor\n Version:\t0.3.0\n Go version:\tgo1.22.2\n Git commit:\t%s\n OS/Arch:\tlinux/%s\n"
@@ -147,6 +159,8 @@ def package_set(release: str = "4.16", arch: str = "x86_64", *, qemu_release: Op
     kv, kr = r["kata"]
     libc = _libc(arch)
     kernel_v, kernel_r = r["kernel"].split("-", 1)
+    if r.get("qemu_pkg") == "qemu-kiwi":
+        return _package_set_kiwi(r, arch, qe, qv, qr, qevr, libc)
     pk = [
         SimPkg("kata-containers", 0, kv, kr, arch,
                requires=[("/bin/sh", "", ""), ("rpmlib(CompressedFileNames)", "<=", "3.0.4-1"),
@@ -200,6 +214,57 @@ def package_set(release: str = "4.16", arch: str = "x86_64", *, qemu_release: Op
         SimPkg("kernel-core", 0, kernel_v, kernel_r, arch, requires=[("/bin/sh", "", "")], in_repo=False),
         SimPkg("dracut", 0, "057", "53.git20240104.el9", arch, requires=[("/bin/sh", "", "")] + libc, in_repo=False),
         SimPkg("cri-o", 0, "1.29.9", "5.rhaos4.16.git2b7ed5c.el9", arch, requires=libc, in_repo=False),
+    ]
+    return pk
+
+
+def _package_set_kiwi(r, arch, qe, qv, qr, qevr, libc) -> List[SimPkg]:
+    """OCP 4.8-4.10 (RHEL 8.4 AV): kata 2.x pulls qemu-kiwi; virtiofsd ships in qemu-kvm-common; x86_64 only."""
+    if arch != "x86_64":
+        raise ValueError("the 4.8-4.10 extension exists for x86_64 only (DOMAIN 1.2), not %r" % arch)
+    kv, kr = r["kata"]
+    kernel_v, kernel_r = r["kernel"].split("-", 1)
+    sb_v, sb_r = r["seabios"]
+    sg_e, sg_v, sg_r = r["sgabios"]
+    pk = [
+        SimPkg("kata-containers", 0, kv, kr, arch,
+               requires=[("/bin/sh", "", ""), ("rpmlib(CompressedFileNames)", "<=", "3.0.4-1"),
+                         ("rpmlib(PayloadFilesHavePrefix)", "<=", "4.0-1"),
+                         ("config(kata-containers)", "=", "%s-%s" % (kv, kr)),
+                         ("qemu-kiwi", ">=", r["qemu_floor"]), ("dracut", "", ""), ("kernel", "", "")] + libc,
+               provides=[("config(kata-containers)", "=", "%s-%s" % (kv, kr))],
+               files=["/etc/crio/crio.conf.d/50-kata", "/usr/bin/containerd-shim-kata-v2", "/usr/bin/kata-collect-data.sh",
+                      "/usr/bin/kata-monitor", "/usr/bin/kata-runtime"]),
+        SimPkg("qemu-kiwi", qe, qv, qr, arch,
+               requires=[("qemu-kvm-common", "=", qevr), ("libpmem.so.1()(64bit)", "", ""),
+                         ("libpixman-1.so.0()(64bit)", "", ""), ("libseccomp.so.2()(64bit)", "", ""),
+                         ("libglib-2.0.so.0()(64bit)", "", "")] + libc,
+               files=["/usr/libexec/qemu-kiwi"]),
+        SimPkg("qemu-kvm-common", qe, qv, qr, arch,
+               requires=[("/bin/sh", "", ""), ("rpmlib(FileDigests)", "<=", "4.6.0-1"), ("seabios-bin", "", ""),
+                         ("seavgabios-bin", "", ""), ("sgabios-bin", "", ""), ("ipxe-roms-qemu", "", "")] + libc,
+               files=["/usr/libexec/virtiofsd"]),
+        SimPkg("libpmem", 0, r["libpmem"][0], r["libpmem"][1], arch,
+               provides=[("libpmem.so.1()(64bit)", "", "")], requires=libc),
+        SimPkg("pixman", 0, r["pixman"][0], r["pixman"][1], arch,
+               provides=[("libpixman-1.so.0()(64bit)", "", "")], requires=libc),
+        SimPkg("seabios-bin", 0, sb_v, sb_r, "noarch"),
+        SimPkg("seavgabios-bin", 0, sb_v, sb_r, "noarch"),
+        SimPkg("sgabios-bin", sg_e, sg_v, sg_r, "noarch"),
+        SimPkg("ipxe-roms-qemu", 0, r["ipxe"][0], r["ipxe"][1], "noarch"),
+    ]
+    glibc_v, glibc_r = r["glibc"]
+    pk += [
+        SimPkg("glibc", 0, glibc_v, glibc_r, arch, provides=[(n, "", "") for n, _, _ in libc], in_repo=False),
+        SimPkg("bash", 0, "4.4.20", "1.el8_4", arch, requires=libc, files=["/bin/sh", "/usr/bin/bash"], in_repo=False),
+        SimPkg("libseccomp", 0, "2.5.1", "1.el8", arch, provides=[("libseccomp.so.2()(64bit)", "", "")],
+               requires=libc, in_repo=False),
+        SimPkg("glib2", 0, "2.56.4", "10.el8_4", arch, provides=[("libglib-2.0.so.0()(64bit)", "", "")],
+               requires=libc, in_repo=False),
+        SimPkg("kernel", 0, kernel_v, kernel_r, arch, requires=[("kernel-core", "=", r["kernel"])], in_repo=False),
+        SimPkg("kernel-core", 0, kernel_v, kernel_r, arch, requires=[("/bin/sh", "", "")], in_repo=False),
+        SimPkg("dracut", 0, "049", "135.git20210121.el8", arch, requires=[("/bin/sh", "", "")] + libc, in_repo=False),
+        SimPkg("cri-o", 0, "1.23.2", "12.rhaos4.10.git5fe1720.el8", arch, requires=libc, in_repo=False),
     ]
     return pk
 
@@ -261,6 +326,10 @@ def _deployment(release: str, arch: str, *, booted: bool, staged: bool, generati
         "packages": list(requested),
         "base-local-replacements": [],
     }
+    if _old_os(release):   # RHCOS <= 4.11: pivot from machine-os-content (DOMAIN 4.1)
+        del d["container-image-reference"], d["container-image-reference-digest"]
+        d["custom-origin"] = ["pivot://quay.io/openshift-release-dev/ocp-v4.0-art-dev@" + digest,
+                              "Managed by machine-config-operator"]
     if staged:   # the key is absent in some outputs (DOMAIN 4.1): only emit it when true
         d["staged"] = True
     if requested:
@@ -305,17 +374,27 @@ def render_file_provides(pkgs: List[SimPkg]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _old_os(release: str) -> bool:
+    return tuple(int(x) for x in release.split(".")[:2]) <= (4, 11)
+
+
 def os_release_text(release: str) -> str:
     r = RELEASES[release]
+    el = r["rhel"].split(".")[0]
     return (
         'NAME="Red Hat Enterprise Linux CoreOS"\nID="rhcos"\nID_LIKE="rhel fedora"\nVERSION="%(b)s"\n'
-        'VERSION_ID="%(rel)s"\nVARIANT="CoreOS"\nVARIANT_ID=coreos\nPLATFORM_ID="platform:el9"\n'
+        'VERSION_ID="%(rel)s"\nVARIANT="CoreOS"\nVARIANT_ID=coreos\nPLATFORM_ID="platform:el%(el)s"\n'
         'PRETTY_NAME="Red Hat Enterprise Linux CoreOS %(b)s"\nANSI_COLOR="0;31"\n'
-        'CPE_NAME="cpe:/o:redhat:enterprise_linux:9::coreos"\nHOME_URL="https://www.redhat.com/"\n'
+        'CPE_NAME="cpe:/o:redhat:enterprise_linux:%(el)s::coreos"\nHOME_URL="https://www.redhat.com/"\n'
         'BUG_REPORT_URL="https://issues.redhat.com/"\nREDHAT_BUGZILLA_PRODUCT="OpenShift Container Platform"\n'
         'REDHAT_BUGZILLA_PRODUCT_VERSION="%(rel)s"\nREDHAT_SUPPORT_PRODUCT="OpenShift Container Platform"\n'
         'REDHAT_SUPPORT_PRODUCT_VERSION="%(rel)s"\nOPENSHIFT_VERSION="%(rel)s"\nRHEL_VERSION="%(rhel)s"\n'
-        'OSTREE_VERSION="%(b)s"\n' % {"b": r["rhcos"], "rel": release, "rhel": r["rhel"]})
+        'OSTREE_VERSION="%(b)s"\n' % {"b": r["rhcos"], "rel": release, "rhel": r["rhel"], "el": el})
+
+
+def qemu_binary(release: str) -> str:
+    """DOMAIN 4.3: qemu-kiwi on 4.8-4.10, qemu-kvm later."""
+    return "/usr/libexec/qemu-kiwi" if RELEASES[release].get("qemu_pkg") == "qemu-kiwi" else "/usr/libexec/qemu-kvm"
 
 
 def kata_env_json(release: str, arch: str) -> bytes:
@@ -329,7 +408,7 @@ def kata_env_json(release: str, arch: str) -> bytes:
         "Hypervisor": {"MachineType": "q35" if arch == "x86_64" else "s390-ccw-virtio",
                        "Version": "QEMU emulator version %s (qemu-kvm-%s-%s)\nCopyright (c) 2003-2023 Fabrice "
                                   "Bellard and the QEMU Project developers" % (qv, qv, qr),
-                       "Path": "/usr/libexec/qemu-kvm", "BlockDeviceDriver": "virtio-scsi",
+                       "Path": qemu_binary(release), "BlockDeviceDriver": "virtio-scsi",
                        "EntropySource": "/dev/urandom", "SharedFS": "virtio-fs",
                        "VirtioFSDaemon": "/usr/libexec/virtiofsd", "SocketPath": "", "Msize9p": 8192,
                        "MemorySlots": 10, "HotPlugVFIO": "no-port", "ColdPlugVFIO": "no-port", "Debug": False},
@@ -384,13 +463,15 @@ def make_node_raw(scenario: str = "healthy", *, node: str = "worker-0", arch: st
     if scenario == "healthy":   # rollback deployment from before the extension was enabled
         deployments.append(_deployment(release, arch, booted=False, staged=False, generation=0, requested=[]))
 
-    present = set(PROBED_PATHS) - {"/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kiwi",
+    other_qemu = "/usr/libexec/qemu-kvm" if qemu_binary(release).endswith("kiwi") else "/usr/libexec/qemu-kiwi"
+    present = set(PROBED_PATHS) - {"/usr/bin/qemu-system-x86_64", other_qemu,
                                    "/etc/crio/crio.conf.d/50-kata.conf", "/etc/yum.repos.d/packages.repo",
                                    "/opt/kata-install", "/usr/local/kata",
                                    "/etc/systemd/system/kata-osbuilder-generate.service"}
     if not kata_installed:
         present -= {"/usr/bin/containerd-shim-kata-v2", "/usr/bin/kata-runtime", "/usr/bin/kata-monitor",
-                    "/usr/libexec/qemu-kvm", "/usr/libexec/virtiofsd", "/etc/crio/crio.conf.d/50-kata",
+                    "/usr/libexec/qemu-kvm", "/usr/libexec/qemu-kiwi", "/usr/libexec/virtiofsd",
+                    "/etc/crio/crio.conf.d/50-kata",
                     "/var/cache/kata-containers/vmlinuz.container",
                     "/var/cache/kata-containers/kata-containers-initrd.img"}
     if scenario in ("legacy-leftovers", "legacy-layered"):
@@ -424,8 +505,10 @@ def make_node_raw(scenario: str = "healthy", *, node: str = "worker-0", arch: st
         "rpm-V": verify,
         "kata-runtime-version": _ok("kata-runtime  : %s\n   commit   : %s\n   OCI specs: 1.1.0+dev\n"
                                     % (kata_v, SHIM_COMMIT)) if kata_installed else missing_bin,
-        "shim-version": _ok('Kata Containers containerd shim (Golang): id: "io.containerd.kata.v2", version: %s, '
-                            'commit: %s\n' % (kata_v, SHIM_COMMIT)) if kata_installed else missing_bin,
+        # kata 2.x's shim prints no "(Golang)" (DOMAIN 4.4)
+        "shim-version": _ok('Kata Containers containerd shim%s: id: "io.containerd.kata.v2", version: %s, '
+                            'commit: %s\n' % ("" if kata_v.startswith("2.") else " (Golang)", kata_v, SHIM_COMMIT))
+        if kata_installed else missing_bin,
         "kata-monitor-version": _ok(MONITOR_BLOCK % (SHIM_COMMIT, goarch)) if kata_installed else missing_bin,
         "kata-env": _ok(kata_env_json(release, arch)) if kata_installed else missing_bin,
         "paths": _ok(paths),

@@ -389,3 +389,45 @@ def test_ctrl_c_prints_the_partial_report_of_the_nodes_that_finished(cluster, fa
         assert marker in lines[:6] and marker in lines[-3:]     # under the header and again at the end
         assert "No problems found." not in lines
         assert "node.dev-kvm" in res.stdout
+
+
+def test_ocp_4_10_expected_versions_come_from_machine_os_content(make_fake_cluster, fake_oc, tmp_path):
+    # <= 4.11 (DOMAIN 1.5/1.6): no extensions image; the repo is /extensions/ inside machine-os-content, which
+    # is the OS image itself (osImageURL). Nodes: qemu-kiwi, kata 2.x, custom-origin pivot:// (nodesim "4.10")
+    fc = make_fake_cluster(ocp_version="4.10.3")
+    kc = str(fc.write_kubeconfig(tmp_path / "kubeconfig"))
+    mosc = nodesim.os_image_url("4.10")
+    cc = fc.store.get("ControllerConfig", "machine-config-controller")
+    cc["spec"]["osImageURL"] = mosc
+    fc.store.update(cc)
+    cm = fc.store.get("ConfigMap", "machine-config-osimageurl", "openshift-machine-config-operator")
+    cm["data"]["osImageURL"] = mosc
+    fc.store.update(cm)
+    assert "baseOSExtensionsContainerImage" not in cm["data"]
+    res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc)
+    assert res.exit_code == 0, res.stderr
+    fake_oc.configure(default={"release": "4.10"}, nodes={"worker-1": {"scenario": "version-skew"}},
+                      images={mosc: {"release": "4.10", "arch": "x86_64"}})
+    res = run_cli(["doctor", "-o", "json"], kubeconfig=kc,
+                  environ={"FAKE_OC_SCENARIO_DIR": fake_oc.scenario_dir, "FAKE_OC_STATE_DIR": fake_oc.state_dir})
+    assert res.exit_code == ExitStatus.PROBLEMS_FOUND, res.stderr
+    doc = json.loads(res.stdout)
+    exp = doc["expected"]
+    assert exp["source"] == "release" and exp["image"] == mosc, exp["notes"]
+    assert "osImageURL" in exp["detail"]
+    assert exp["packages"]["x86_64"] == nodesim.expected_nevras("4.10")
+    assert exp["packages"]["x86_64"]["qemu-kiwi"] == "qemu-kiwi-15:5.2.0-16.module+el8.4.0+13460+2e130eec.13.x86_64"
+    [extract] = fake_oc.invocations("oc", "extract")
+    assert [a for a in extract["argv"] if a.startswith("/extensions/:")]      # --path /extensions/:<dir>
+    assert fake_oc.events("image-extract")[0]["pullspec"] == mosc
+    # only the skewed node differs (qemu-kiwi family older than the release's); the healthy 4.10 nodes pass
+    # every check: qemu-kiwi path, kata 2.x shim version, booted pivot:// image = rendered osImageURL
+    assert problems(doc) == {("worker-1", "node.package-version", "error")}
+    skew = sorted(f["details"]["package"] for f in doc["findings"]
+                  if f["subject"] == "worker-1" and f["checkId"] == "node.package-version")
+    assert skew == ["qemu-kiwi", "qemu-kvm-common"]
+    ok = {(f["subject"], f["checkId"]): f for f in doc["findings"] if f["severity"] == "ok"}
+    assert ok[("worker-0", "node.qemu-path")]["details"]["expected"] == "/usr/libexec/qemu-kiwi"
+    assert ("worker-0", "node.binary-version") in ok and ("worker-0", "node.os-image") in ok
+    assert ok[("worker-0", "node.os-image")]["details"]["booted"] == mosc
+    assert fake_oc.live_pods() == []
