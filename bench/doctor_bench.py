@@ -69,9 +69,21 @@ def make_fast_oc(tmp, latency):
 
 
 def run_doctor(n, latency, parallel, tmp, bundle=None):
-    fc = FakeCluster(workers=n, masters=3, mco=False).start()
+    fc = FakeCluster(workers=n, masters=3).start()
     try:
         kc = str(fc.write_kubeconfig(os.path.join(tmp, "kc-%d" % n)))
+        # A realistic pool: kata enabled by `kubectl kata enable` (all nodes at once so set-up stays short) and
+        # the release OS image the simulated nodes boot, so a healthy node really comes out healthy.
+        cc = fc.store.get("ControllerConfig", "machine-config-controller")
+        cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
+        fc.store.update(cc)
+        pool = fc.store.get("MachineConfigPool", "worker")
+        pool["spec"]["maxUnavailable"] = "100%"
+        fc.store.update(pool)
+        res = run_cli(["enable", "--timeout", "10m"], kubeconfig=kc)
+        if res.exit_code != 0:
+            raise SystemExit("enable failed (%d): %s" % (res.exit_code, res.stderr))
+        fc.mco.stop()  # the rollout is over; measure doctor, not the simulator's thread
         ext = fc.store.get("ConfigMap", "machine-config-osimageurl",
                            "openshift-machine-config-operator")["data"]["baseOSExtensionsContainerImage"]
         scen, state = tempfile.mkdtemp(dir=tmp), tempfile.mkdtemp(dir=tmp)
