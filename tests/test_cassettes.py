@@ -30,8 +30,16 @@ RECORD = os.environ.get("KATA_RECORD") == "1"
 REAL_KUBECONFIG = os.environ.get("KATA_RECORD_KUBECONFIG")
 
 
+_DOCTOR_NS = re.compile(r"kata-doctor-[a-z0-9]{5}")
+
+
 def _rewrite(request):
-    request.uri = re.sub(r"^https?://[^/]+", HOST, request.uri)
+    """Runs on recorded and on replayed requests alike (before matching): host-agnostic, and doctor's
+    random per-run namespace name normalised."""
+    request.uri = _DOCTOR_NS.sub("kata-doctor-xxxxx", re.sub(r"^https?://[^/]+", HOST, request.uri))
+    body = request.body
+    if isinstance(body, bytes) and b"kata-doctor-" in body:
+        request.body = _DOCTOR_NS.sub("kata-doctor-xxxxx", body.decode("utf-8")).encode("utf-8")
     return request
 
 
@@ -149,10 +157,35 @@ def test_cassette_forbidden(cluster_kubeconfig):
     assert 'cannot create resource "machineconfigs"' in res.stderr
 
 
+def test_cassette_doctor_cluster_side(cluster_kubeconfig, fake_oc):
+    """doctor's API traffic (facts, one namespace created and deleted, pull secret read for oc) is pinned too;
+    the node side runs through the fake `oc` on PATH, which needs no API."""
+    from tests.fakeapi import FakeCluster
+
+    kc, fc = cluster_kubeconfig
+    seeded = fc if fc is not None else FakeCluster(workers=2, node_names="aws")  # same deterministic seeds
+    ext = seeded.store.get("ConfigMap", "machine-config-osimageurl",
+                           "openshift-machine-config-operator")["data"]["baseOSExtensionsContainerImage"]
+    if fc is not None:  # recording: enable kata, and boot the nodes' OS image as the release's (as in a healthy pool)
+        from tests import nodesim
+
+        cc = fc.store.get("ControllerConfig", "machine-config-controller")
+        cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
+        fc.store.update(cc)
+        assert run_cli(["enable", "--timeout", "60s"], kubeconfig=kc).exit_code == 0
+    fake_oc.configure(nodes={}, images={ext: {"release": "4.16", "arch": "x86_64"}}, default=None)
+    (res,) = _play("doctor", [["doctor", "-o", "json"]], kc)
+    assert res.exit_code in (0, 1), res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["rollup"] == "2 nodes OK"
+    assert [f for f in doc["findings"] if f["checkId"] == "cluster.extension-mc"][0]["severity"] == "ok"
+    assert fake_oc.live_pods() == []
+
+
 def test_cassettes_hold_no_credentials():
     texts = [open(os.path.join(CASSETTES, f), encoding="utf-8").read() for f in sorted(os.listdir(CASSETTES))
              if f.endswith(".yaml")]
-    assert len(texts) >= 4
+    assert len(texts) >= 5
     for text in texts:
         assert not re.search(r"(?i)authorization:", text)
         assert "sha256~" not in text and "PRIVATE KEY" not in text
