@@ -12,7 +12,6 @@ from typing import List, Optional
 
 import click
 
-from . import __version__
 from .context import Environment
 from .errors import KataError
 from .status import ExitStatus

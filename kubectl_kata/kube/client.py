@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from ..errors import ClusterError, ConfigError, Conflict, NotFound
 from ..options import ConnectionOptions
 from . import kubeconfig
-from .resources import Resource, resource
+from .resources import resource
 
 FIELD_MANAGER = "kubectl-kata"
 USER_AGENT = "kubectl-kata"

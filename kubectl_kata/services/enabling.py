@@ -1,11 +1,11 @@
 """enable: complete -> validate -> run (the sample-cli-plugin options pattern)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional
 
 from ..core import objects
-from ..core.constants import (DEFAULT_CUSTOM_POOL, MC_NAME, RUNTIMECLASS_NAME, WORKER_POOL, node_role_label,
+from ..core.constants import (MC_NAME, RUNTIMECLASS_NAME, WORKER_POOL, node_role_label,
                               pool_node_selector)
 from ..errors import PreflightRefused, UsageProblem
 from ..status import ExitStatus

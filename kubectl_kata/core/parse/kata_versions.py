@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from kubectl_kata.core.parse._util import Data, load_json, short, to_text
 from kubectl_kata.core.parse.errors import ParseError
