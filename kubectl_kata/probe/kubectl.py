@@ -95,12 +95,8 @@ class KubectlDebugBackend(ProbeBackend):
         self.namespace = namespace
         self.image = image
         self.kubectl_path = kubectl_path
-        self.kubeconfig = kubeconfig
-        self.context = context
-        self.cluster = cluster
-        self.user = user
-        self.as_user = as_user
-        self.as_groups = list(as_groups)
+        # the caller's connection flags, built once (never a token)
+        self._global_flags = kube_global_flags(kubeconfig, context, cluster, user, as_user, list(as_groups))
         self.item_timeout_s = item_timeout_s
         self.image_pull_grace_s = image_pull_grace_s
         self.poll_interval_s = poll_interval_s
@@ -109,8 +105,7 @@ class KubectlDebugBackend(ProbeBackend):
     # -- argv builders ------------------------------------------------------------------
     def _base(self) -> List[str]:
         # the caller's connection flags on every kubectl call (create, get, logs, delete); never a token
-        return [self.kubectl_path] + kube_global_flags(self.kubeconfig, self.context, self.cluster, self.user,
-                                                       self.as_user, self.as_groups)
+        return [self.kubectl_path] + self._global_flags
 
     def create_command(self, node: str, script: str) -> List[str]:
         return self._base() + ["debug", "node/" + node, "--profile=sysadmin", "--image=" + self.image,

@@ -115,19 +115,14 @@ class OcDebugBackend(ProbeBackend):
         self.namespace = namespace
         self.oc_path = oc_path
         self.image = image
-        self.kubeconfig = kubeconfig
-        self.context = context
-        self.cluster = cluster
-        self.user = user
-        self.as_user = as_user
-        self.as_groups = list(as_groups)
+        # the caller's connection flags, built once (never a token)
+        self._global_flags = kube_global_flags(kubeconfig, context, cluster, user, as_user, list(as_groups))
         self.item_timeout_s = item_timeout_s
         self.image_pull_grace_s = image_pull_grace_s
         self.env = env
 
     def global_flags(self) -> List[str]:
-        return kube_global_flags(self.kubeconfig, self.context, self.cluster, self.user, self.as_user,
-                                 self.as_groups)
+        return list(self._global_flags)
 
     def command(self, node: str, script: str) -> List[str]:
         argv = [self.oc_path] + self.global_flags()
