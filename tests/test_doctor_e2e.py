@@ -431,3 +431,14 @@ def test_ocp_4_10_expected_versions_come_from_machine_os_content(make_fake_clust
     assert ("worker-0", "node.binary-version") in ok and ("worker-0", "node.os-image") in ok
     assert ok[("worker-0", "node.os-image")]["details"]["booted"] == mosc
     assert fake_oc.live_pods() == []
+
+
+def test_progress_on_a_terminal_and_none_when_piped(cluster, fake_oc):
+    fake_oc.configure(nodes={}, images={cluster.ext_image: {"release": "4.16", "arch": "x86_64"}}, default=None)
+    env = {"FAKE_OC_SCENARIO_DIR": fake_oc.scenario_dir, "FAKE_OC_STATE_DIR": fake_oc.state_dir}
+    res = run_cli(["doctor"], kubeconfig=cluster.kc, environ=env, tty=True)
+    assert res.exit_code == ExitStatus.SUCCESS, res.stderr
+    assert "probing nodes via oc: 3/3 done, 0 running, 0 failed" in res.stderr
+    res = run_cli(["doctor"], kubeconfig=cluster.kc, environ=env, tty=False)
+    assert res.exit_code == ExitStatus.SUCCESS, res.stderr
+    assert "probing nodes" not in res.stderr and "\x1b[" not in res.stderr + res.stdout
