@@ -1,6 +1,6 @@
 """Node probe simulator: realistic raw outputs of the doctor's node collection, per scenario.
 
-Derived from (see /work/shared/reference/PROVENANCE.md and DOMAIN.md):
+Derived from (see shared/reference/PROVENANCE.md and DOMAIN.md):
 - ``rpm-ostree status --json``: the FCOS samples ``rpm-ostree-status.rpmostree-client-go.fcos-container-status.json``
   (staged-before-booted ordering, key set) and ``...fcos-with-overrides-status.json`` (layered: ``requested-packages``,
   ``packages``, ``base-checksum``, ``layered-commit-meta``), adapted to the RHCOS 4.12+ shape of DOMAIN 4.1

@@ -2,8 +2,8 @@
 
 If kubectl can discover, print server-side tables, server-side apply, patch, delete and watch against the fake,
 the fake speaks the apiserver protocol well enough for the plugin's own tests.  The MachineConfig applied here
-has the shape of /work/shared/reference/samples/mco-test-extension-mc-template.yaml; the expected `get mcp` header
-is the one in /work/shared/reference/samples/oc-get-mcp-kata-oc.capture-ocp4.9.txt.
+has the shape of shared/reference/samples/mco-test-extension-mc-template.yaml; the expected `get mcp` header
+is the one in shared/reference/samples/oc-get-mcp-kata-oc.capture-ocp4.9.txt.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The base cluster comes from tests/fakeapi/seeds.py. Objects added here follow real shapes: the custom pools are
 OSC's ``kata-oc`` (DOMAIN 2.2, OSC ``newMCPforCR``) laid over the MCO fixture
-/work/shared/reference/samples/mco-fixture-machineconfigpool.yaml; the extension MachineConfig is the real OCP 4.9
+shared/reference/samples/mco-fixture-machineconfigpool.yaml; the extension MachineConfig is the real OCP 4.9
 capture samples/machineconfig-50-enable-sandboxed-containers-extension.capture-ocp4.9.yaml with its role label
 changed (as in the MCO e2e template samples/mco-test-extension-mc-template.yaml).
 """

@@ -2,7 +2,7 @@
 
 These tests pin the apiserver behaviours plugin tests rely on (status codes, Status bodies and messages,
 resourceVersion/generation bookkeeping, watch/410, patch flavours, subresources, dryRun, auth, faults).
-Objects created here follow the shape of /work/shared/reference/samples/
+Objects created here follow the shape of shared/reference/samples/
 machineconfig-50-enable-sandboxed-containers-extension.capture-ocp4.9.yaml.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Parsers on the real samples (/work/shared/reference/samples) and on nodesim outputs."""
+"""Parsers on the real samples (shared/reference/samples) and on nodesim outputs."""
 import bz2
 import gzip
 import json

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from kubectl_kata.core.parse.errors import ParseError
+from kubectl_kata.core.errors import ParseError
 
 __all__ = [
     "rpmvercmp", "EVR", "NEVRA", "compare_evr", "parse_flags", "format_flags",

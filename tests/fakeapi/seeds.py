@@ -1,6 +1,6 @@
 """Seed objects for the fake API server: a realistic, schema-valid OpenShift (or plain Kubernetes) cluster.
 
-Derived from (see /work/shared/reference/PROVENANCE.md and DOMAIN.md §2, §3):
+Derived from (see shared/reference/PROVENANCE.md and DOMAIN.md §2, §3):
 - MachineConfig shape: samples/machineconfig-50-enable-sandboxed-containers-extension.capture-ocp4.9.yaml
 - MachineConfigPool shape/counters: samples/mco-fixture-machineconfigpool.yaml, oc-get-mcp-kata-oc.capture-ocp4.9.txt
   (condition messages per release from DOMAIN.md §3)

@@ -2,7 +2,7 @@
 
 Custom resources (MachineConfig, MachineConfigPool, ControllerConfig, KataConfig) are checked with
 jsonschema Draft 7 against ``spec.versions[0].schema.openAPIV3Schema`` of the vendored CRDs in ``crds/``
-(copies of /work/shared/reference/crds). ``nullable: true`` is translated to "also allow null" first and
+(copies of shared/reference/crds). ``nullable: true`` is translated to "also allow null" first and
 ``x-kubernetes-*`` keywords are dropped (CEL rules are not evaluated), as DOMAIN.md §10 prescribes.
 Every kind also gets the apiserver's object-meta checks (name required, DNS-1123 subdomain / label).
 

@@ -1,10 +1,7 @@
-"""The one exception every node/repo parser raises on bad input."""
+"""Re-export: parsers and their callers import ParseError from here (it lives in core.errors so that
+core.rpm, which the parsers use, does not import the parse package back)."""
 from __future__ import annotations
 
+from kubectl_kata.core.errors import ParseError
 
-class ParseError(ValueError):
-    """Malformed, truncated, oversized or undecodable input.
-
-    Parsers raise only this (never KeyError/TypeError/UnicodeDecodeError...), so callers can turn
-    any parse failure into a finding with one ``except ParseError``.
-    """
+__all__ = ["ParseError"]
