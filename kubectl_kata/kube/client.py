@@ -7,13 +7,14 @@ the models would reject still come through.
 """
 from __future__ import annotations
 
+import copy
 import json
 import time
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import ClusterError, ConfigError, Conflict, NotFound
 from ..options import ConnectionOptions
-from . import kubeconfig
+from . import kubeconfig, retry
 from .resources import resource
 
 FIELD_MANAGER = "kubectl-kata"
@@ -31,6 +32,69 @@ class WatchExpired(Exception):
     """The watch's resourceVersion is too old (HTTP 410 / ERROR event): relist and watch again."""
 
 
+class OutcomeUnknown(Exception):
+    """A mutating request was sent but no answer came (connection broken, or slower than --request-timeout).
+
+    Raised by Cluster.request only; create/patch/delete resolve it by reading the object back, so callers of
+    the verbs never see it.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Failed(Exception):
+    """One attempt failed: the low-level exception, how it failed, and the status / Retry-After if any."""
+
+    def __init__(self, exc: Exception, kind: str, status: Optional[int] = None, retry_after: Optional[str] = None):
+        super().__init__(str(exc))
+        self.exc = exc
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+
+    def describe(self) -> str:
+        if self.status is not None:
+            return f"HTTP {self.status}"
+        return {"refused": "connection refused", "broken": "connection broken before an answer",
+                "timeout": "timed out"}.get(self.kind, type(self.exc).__name__)
+
+
+def _classify(exc: Exception) -> str:
+    """status | refused | connect-timeout | timeout | broken | tls | other."""
+    import http.client
+
+    import urllib3.exceptions as u3
+
+    if getattr(exc, "status", None):
+        return "status"
+    if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
+        exc = exc.reason
+    text = str(exc)
+    if isinstance(exc, ConnectionRefusedError) or "Connection refused" in text:
+        return "refused"
+    if isinstance(exc, u3.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in type(exc).__name__:
+        return "tls"
+    if isinstance(exc, (u3.NewConnectionError, u3.ConnectTimeoutError)):
+        return "connect-timeout" if "timed out" in text else "other"
+    if isinstance(exc, u3.ReadTimeoutError) or "timed out" in text:
+        return "timeout"
+    if isinstance(exc, (u3.ProtocolError, ConnectionError, http.client.HTTPException)):
+        return "broken"
+    return "other"
+
+
+def _header(headers, name: str) -> Optional[str]:
+    if not headers:
+        return None
+    try:
+        value = headers.get(name)
+    except AttributeError:
+        return None
+    return value if value is None else str(value)
+
+
 class Cluster:
     """A connection to one cluster. All methods take and return plain dicts."""
 
@@ -41,6 +105,15 @@ class Cluster:
         self.env = env
         self.request_timeout = request_timeout
         self.request_count = 0
+        self.retries = 0               # retries made (all requests)
+        self.retry_policy = retry.RetryPolicy()
+        self.deadline: Optional[float] = None  # time.monotonic() after which no retry waits (the command's --timeout)
+        self._answered = False         # has the server answered anything yet (a refusal after that is retried)
+        self._sleep = time.sleep
+
+    def limit_to(self, seconds: Optional[float]) -> None:
+        """Retries never wait past `seconds` from now (the command's overall --timeout); None: no overall limit."""
+        self.deadline = None if not seconds else time.monotonic() + seconds
 
     # -- low level ---------------------------------------------------------
     def _log(self, text: str) -> None:
@@ -50,12 +123,69 @@ class Cluster:
     def request(self, method: str, path: str, query: Optional[List[Tuple[str, Any]]] = None, body: Any = None,
                 content_type: Optional[str] = None, what: str = "", stream: bool = False,
                 timeout: Any = None):
+        """One API call, retried as kube/retry.py says. Raises a translated ClusterError, or OutcomeUnknown for
+        a mutating request whose connection broke after it was sent (the verbs below resolve that)."""
+        policy = self.retry_policy
+        first_start = time.monotonic()
+        # --request-timeout bounds the request together with its retries (client-go does the same)
+        request_deadline = first_start + self.request_timeout if timeout is None and self.request_timeout else None
+        attempt = 1
+        while True:
+            limit = timeout
+            if limit is None and request_deadline is not None:
+                limit = max(0.001, request_deadline - time.monotonic())
+            try:
+                return self._request_once(method, path, query, body, content_type, stream, limit)
+            except _Failed as failed:
+                error = self._translate(failed.exc, method, what or path)
+                retry_after = None
+                if failed.status is not None:
+                    retry_after = retry.parse_retry_after(failed.retry_after, time.time())
+                if failed.kind in ("broken", "timeout") and method not in retry.IDEMPOTENT_METHODS:
+                    raise OutcomeUnknown(error) from None
+                if not self._may_retry(method, failed):
+                    raise error from None
+                wait = policy.wait_for(attempt, retry_after)
+                now = time.monotonic()
+                deadlines = [d for d in (request_deadline, self.deadline) if d is not None]
+                why = None
+                if attempt >= policy.attempts:
+                    why = f"gave up after {attempt} attempts"
+                elif retry_after is not None and retry_after > policy.max_retry_after:
+                    why = f"the server asked to retry after {retry_after:.0f}s"
+                elif deadlines and now + wait > min(deadlines):
+                    why = f"no time left to retry after {attempt} attempt(s)"
+                if why is not None:
+                    self._log(f"{method} {path}: not retrying ({why})")
+                    if isinstance(error, ClusterError):
+                        error.message = f"{error.message} ({why})"
+                        error.args = (error.message,)
+                    raise error from None
+                asked = f", server asked {retry_after:g}s" if retry_after is not None else ""
+                self._log(f"{method} {path}: {failed.describe()}; retry {attempt} of {policy.attempts - 1} "
+                          f"in {wait:.2f}s{asked}")
+                self.retries += 1
+                self._sleep(wait)
+                attempt += 1
+
+    def _may_retry(self, method: str, failed: "_Failed") -> bool:
+        if failed.status is not None:
+            return retry.retryable_status(method, failed.status)
+        if failed.kind == "refused":
+            # nothing was sent; a server that answered before is restarting. One that never did is reported at once.
+            return self._answered
+        if failed.kind == "broken":
+            return method in retry.IDEMPOTENT_METHODS
+        return False
+
+    def _request_once(self, method, path, query, body, content_type, stream, limit):
+        from kubernetes.client.exceptions import ApiException
+
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
         self.request_count += 1
         started = time.monotonic()
-        limit = timeout if timeout is not None else self.request_timeout
         if isinstance(limit, (int, float)):
             limit = (float(limit), float(limit))  # the client ignores a bare float; (connect, read) works
         try:
@@ -64,14 +194,22 @@ class Cluster:
                 auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
                 _request_timeout=limit,
             )
-        except Exception as exc:  # translated below into one actionable line
+        except ApiException as exc:
+            if exc.status:
+                self._answered = True
+            self._log(f"{method} {path} -> {exc.status} in {1000 * (time.monotonic() - started):.0f} ms")
+            raise _Failed(exc, _classify(exc), exc.status or None, _header(exc.headers, "Retry-After")) from None
+        except Exception as exc:  # translated by request() into one actionable line
             self._log(f"{method} {path} -> error after {1000 * (time.monotonic() - started):.0f} ms")
-            raise self._translate(exc, method, what or path) from None
+            raise _Failed(exc, _classify(exc)) from None
+        self._answered = True
         self._log(f"{method} {path} -> {resp.status} in {1000 * (time.monotonic() - started):.0f} ms")
         if stream:
             return resp
         try:
             data = resp.data
+        except Exception as exc:  # the connection broke while the body was read
+            raise _Failed(exc, _classify(exc)) from None
         finally:
             resp.release_conn()
         if not data:
@@ -140,18 +278,134 @@ class Cluster:
         return self.list(kind, **kw)["items"]
 
     def create(self, obj: dict, dry_run: bool = False) -> dict:
+        """Create; 409 AlreadyExists raises Conflict (reason "AlreadyExists"). See create_or_get."""
         r = resource(obj["kind"])
         ns = obj.get("metadata", {}).get("namespace")
+        name = obj.get("metadata", {}).get("name", "")
         query = [("fieldManager", FIELD_MANAGER)] + ([("dryRun", "All")] if dry_run else [])
-        return self.request("POST", r.path(namespace=ns), query, body=obj,
-                            what=f"{r.qualified} {obj['metadata'].get('name', '')}")
+        what = f"{r.qualified} {name}"
+        try:
+            return self.request("POST", r.path(namespace=ns), query, body=obj, what=what)
+        except OutcomeUnknown as unknown:
+            if dry_run:  # nothing is stored on a dry run: asking again is harmless
+                return self._once_more(unknown, "POST", r.path(namespace=ns), query, body=obj, what=what)
+            live = self.get(obj["kind"], name, ns)
+            if live is None:
+                self._log(f"create {what}: no answer, and it is not there: creating it again")
+                return self._once_more(unknown, "POST", r.path(namespace=ns), query, body=obj, what=what)
+            if contains(live, obj):
+                self._log(f"create {what}: no answer, but it is there as sent")
+                return live
+            raise Conflict(f"conflict: {what} already exists", code=409, reason="AlreadyExists",
+                           hint="someone else created it meanwhile; run the command again") from None
+
+    def create_or_get(self, obj: dict, dry_run: bool = False) -> Tuple[dict, bool]:
+        """Create `obj`, or -- when it already exists (409 AlreadyExists) -- return the existing object.
+
+        Returns (object, created). The caller decides whether an existing object is acceptable (is it ours,
+        does it match?); nothing is overwritten here.
+        """
+        kind = obj["kind"]
+        name = obj.get("metadata", {}).get("name", "")
+        ns = obj.get("metadata", {}).get("namespace")
+        for _ in range(2):
+            try:
+                return self.create(obj, dry_run=dry_run), True
+            except Conflict as exc:
+                if exc.reason != "AlreadyExists":
+                    raise
+            live = self.get(kind, name, ns)
+            if live is not None:
+                self._log(f"create {kind} {name}: it already exists (resourceVersion "
+                          f"{live.get('metadata', {}).get('resourceVersion')}); using it")
+                return live, False
+            # deleted between our create and our read: create once more
+        raise Conflict(f"conflict: {resource(kind).qualified} {name} keeps appearing and disappearing", code=409,
+                       reason="AlreadyExists", hint="something else creates and deletes it; run the command again")
+
+    def replace(self, obj: dict, dry_run: bool = False) -> dict:
+        """PUT `obj` (its metadata.resourceVersion makes it conditional: 409 Conflict when it changed)."""
+        r = resource(obj["kind"])
+        md = obj.get("metadata", {})
+        query = [("fieldManager", FIELD_MANAGER)] + ([("dryRun", "All")] if dry_run else [])
+        what = f"{r.qualified} {md.get('name', '')}"
+        path = r.path(md["name"], md.get("namespace"))
+        try:
+            return self.request("PUT", path, query, body=obj, what=what)
+        except OutcomeUnknown as unknown:
+            live = self.get(obj["kind"], md["name"], md.get("namespace"))
+            if live is not None and contains(live, obj, ignore_metadata=("resourceVersion",)):
+                return live
+            raise unknown.error from None
+
+    def modify(self, kind: str, name: str, change: Callable[[dict], Optional[dict]],
+               namespace: Optional[str] = None, dry_run: bool = False) -> Tuple[Optional[dict], bool]:
+        """Read-modify-write with optimistic concurrency. `change(obj)` returns the new object, or None when
+        the intended change no longer applies (already done, or the object is not what we expected).
+
+        On 409 Conflict (someone changed it between our read and our write) the object is read again and
+        `change` applied once more. Returns (object, written); (None, False) when the object does not exist.
+        """
+        for attempt in (1, 2):
+            live = self.get(kind, name, namespace)
+            if live is None:
+                return None, False
+            wanted = change(copy.deepcopy(live))
+            if wanted is None:
+                return live, False
+            wanted.setdefault("metadata", {})["resourceVersion"] = live["metadata"].get("resourceVersion")
+            try:
+                return self.replace(wanted, dry_run=dry_run), True
+            except Conflict as exc:
+                if exc.reason == "AlreadyExists" or attempt == 2:
+                    raise
+                self._log(f"update {kind} {name}: changed meanwhile (409 Conflict); reading it again")
+        raise AssertionError("unreachable")
 
     def patch(self, kind: str, name: str, patch: Any, patch_type: str = "merge", namespace: Optional[str] = None,
               dry_run: bool = False, subresource: Optional[str] = None) -> dict:
         r = resource(kind)
         query = [("fieldManager", FIELD_MANAGER)] + ([("dryRun", "All")] if dry_run else [])
-        return self.request("PATCH", r.path(name, namespace, subresource), query, body=patch,
-                            content_type=PATCH_TYPES[patch_type], what=f"{r.qualified} {name}")
+        path = r.path(name, namespace, subresource)
+        what = f"{r.qualified} {name}"
+        try:
+            return self.request("PATCH", path, query, body=patch, content_type=PATCH_TYPES[patch_type], what=what)
+        except OutcomeUnknown as unknown:
+            if dry_run or patch_type != "merge":
+                raise unknown.error from None
+            live = self.get(kind, name, namespace)
+            if live is None:
+                raise unknown.error from None
+            if merge_patched(live, patch) == live:
+                self._log(f"patch {what}: no answer, but the change is there")
+                return live
+            # a merge patch gives the same result however often it is applied: sending it again is safe
+            self._log(f"patch {what}: no answer, and the change is not there: sending it again")
+            return self._once_more(unknown, "PATCH", path, query, body=patch,
+                                   content_type=PATCH_TYPES[patch_type], what=what)
+
+    def patch_if(self, kind: str, name: str, patch: dict, still_applies: Callable[[dict], bool],
+                 namespace: Optional[str] = None, dry_run: bool = False) -> Tuple[Optional[dict], bool]:
+        """Merge-patch `name` only while `still_applies(live object)`; the patch carries the resourceVersion
+        that was checked, so a concurrent change gives 409 Conflict -- then re-read and re-apply once.
+
+        Returns (object, patched); (None, False) when the object does not exist.
+        """
+        for attempt in (1, 2):
+            live = self.get(kind, name, namespace)
+            if live is None:
+                return None, False
+            if not still_applies(live):
+                return live, False
+            guarded = copy.deepcopy(patch)
+            guarded.setdefault("metadata", {})["resourceVersion"] = live["metadata"].get("resourceVersion")
+            try:
+                return self.patch(kind, name, guarded, namespace=namespace, dry_run=dry_run), True
+            except Conflict:
+                if attempt == 2:
+                    raise
+                self._log(f"patch {kind} {name}: changed meanwhile (409 Conflict); reading it again")
+        raise AssertionError("unreachable")
 
     def delete(self, kind: str, name: str, namespace: Optional[str] = None, dry_run: bool = False,
                uid: Optional[str] = None, resource_version: Optional[str] = None) -> bool:
@@ -166,11 +420,32 @@ class Cluster:
         if pre:
             body["preconditions"] = pre
         query = [("dryRun", "All")] if dry_run else []
+        what = f"{r.qualified} {name}"
         try:
-            self.request("DELETE", r.path(name, namespace), query, body=body, what=f"{r.qualified} {name}")
+            self.request("DELETE", r.path(name, namespace), query, body=body, what=what)
             return True
         except NotFound:
             return False
+        except OutcomeUnknown as unknown:
+            live = self.get(kind, name, namespace)
+            meta = (live or {}).get("metadata") or {}
+            if live is None or (uid and meta.get("uid") != uid) or meta.get("deletionTimestamp"):
+                if not dry_run:
+                    self._log(f"delete {what}: no answer, but it is gone (or going)")
+                    return True
+            self._log(f"delete {what}: no answer, and it is still there: asking again")
+            try:
+                self._once_more(unknown, "DELETE", r.path(name, namespace), query, body=body, what=what)
+                return True
+            except NotFound:
+                return False
+
+    def _once_more(self, unknown: OutcomeUnknown, method: str, path: str, query, **kw):
+        """Send a mutating request a second time after reading back showed it is needed; no third time."""
+        try:
+            return self.request(method, path, query, **kw)
+        except OutcomeUnknown as again:
+            raise again.error from None
 
     def served(self, group: str, version: str = "v1") -> bool:
         """Does the API server serve this group/version (discovery)?"""
@@ -229,6 +504,38 @@ class Cluster:
             raise
         finally:
             resp.release_conn()
+
+
+def contains(live: Any, sent: Any, ignore_metadata: Tuple[str, ...] = ()) -> bool:
+    """Does the live object hold everything we sent? Maps: every key sent is there with a matching value
+    (the server may add defaults and its own metadata); other values: equal. metadata: labels,
+    annotations and name only (besides `ignore_metadata`, nothing else in it is ours)."""
+    if isinstance(sent, dict) and isinstance(live, dict):
+        for key, value in sent.items():
+            if key == "metadata" and isinstance(value, dict):
+                mine = {k: v for k, v in value.items() if k in ("name", "namespace", "labels", "annotations")
+                        and k not in ignore_metadata}
+                if not contains(live.get("metadata") or {}, mine):
+                    return False
+            elif key == "status":
+                continue
+            elif key not in live or not contains(live[key], value):
+                return False
+        return True
+    return live == sent
+
+
+def merge_patched(obj: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch applied to a copy of `obj` (to tell whether a patch is already in place)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = copy.deepcopy(obj) if isinstance(obj, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patched(out.get(key), value)
+    return out
 
 
 def _iter_lines(resp) -> Iterator[bytes]:

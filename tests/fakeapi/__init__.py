@@ -145,8 +145,15 @@ class FakeCluster:
     def reset_requests(self) -> None:
         self.api.reset_requests()
 
-    def fail_next(self, method: str, path_regex: str, code: int, times: int = 1, message: str | None = None):
-        self.api.fail_next(method, path_regex, code, times, message)
+    def fail_next(self, method: str, path_regex: str, code: int, times: int | None = 1, message: str | None = None,
+                  headers: dict | None = None, reason: str | None = None):
+        """Next ``times`` matching requests (None: all, until clear_faults) answer ``code`` with a Status body
+        and ``headers`` (e.g. ``{"Retry-After": "1"}``)."""
+        self.api.fail_next(method, path_regex, code, times, message, headers=headers, reason=reason)
+
+    def drop_next(self, method: str, path_regex: str, times: int | None = 1, after: bool = False):
+        """Close the connection without an answer; ``after=True`` carries the request out first."""
+        self.api.drop_next(method, path_regex, times, after)
 
     def delay(self, method: str, path_regex: str, seconds: float, times: int | None = None):
         self.api.delay(method, path_regex, seconds, times)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime
 import http.server
+import io
 import json
 import re
 import socket
@@ -586,12 +587,21 @@ def wants_table(accept: str) -> bool:
 
 
 class _Fault:
-    def __init__(self, method, path_regex, code=None, times=None, seconds=None):
+    """One programmed fault. ``action``: "status" (answer ``code`` with a real Status body and ``headers``),
+    "drop" (close the connection without answering, request not processed) or "drop-after" (process the
+    request, then close the connection without answering: the client cannot know the outcome)."""
+
+    def __init__(self, method, path_regex, code=None, times=None, seconds=None, action="status", headers=None,
+                 reason=None, message=None):
         self.method = method.upper() if method else None
         self.regex = re.compile(path_regex)
         self.code = code
         self.times = times
         self.seconds = seconds
+        self.action = action
+        self.headers = dict(headers or {})
+        self.reason = reason
+        self.message = message
 
     def matches(self, method, path):
         return (self.method in (None, "*", method)) and self.regex.search(path) is not None
@@ -625,14 +635,17 @@ class APIServer:
         self._faults: list = []
         self._delays: list = []
         self._forbidden: set = set()
+        self._connections: set = set()
         self._httpd = None
         self._thread = None
         self.stopping = threading.Event()
 
     # ---------------------------------------------------------------- lifecycle
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
+        """Listen on ``port`` (0: any free one); restarting on the previous port models an apiserver restart."""
         handler = type("Handler", (_Handler,), {"api": self})
-        self._httpd = _HTTPServer(("127.0.0.1", 0), handler)
+        self.stopping.clear()
+        self._httpd = _HTTPServer(("127.0.0.1", port), handler)
         scheme = "http"
         if self.tls_files:
             import ssl
@@ -656,6 +669,13 @@ class APIServer:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+        with self._lock:  # a stopped apiserver keeps no connection open (clients see resets, then refusals)
+            conns, self._connections = list(self._connections), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -674,11 +694,19 @@ class APIServer:
         with self._lock:
             self._requests.append(entry)
 
-    def fail_next(self, method: str, path_regex: str, code: int, times: int = 1, message: str | None = None):
+    def fail_next(self, method: str, path_regex: str, code: int, times: int = 1, message: str | None = None,
+                  headers: dict | None = None, reason: str | None = None):
+        """The next ``times`` matching requests get HTTP ``code`` with a Status body (and ``headers``, e.g.
+        ``{"Retry-After": "1"}``). ``times=None``: every matching request until clear_faults()."""
         with self._lock:
-            f = _Fault(method, path_regex, code=code, times=times)
-            f.message = message
-            self._faults.append(f)
+            self._faults.append(_Fault(method, path_regex, code=code, times=times, headers=headers, reason=reason,
+                                       message=message))
+
+    def drop_next(self, method: str, path_regex: str, times: int = 1, after: bool = False):
+        """Close the connection of the next ``times`` matching requests without an answer; with ``after`` the
+        request is carried out first (a create/update whose outcome the client cannot know)."""
+        with self._lock:
+            self._faults.append(_Fault(method, path_regex, times=times, action="drop-after" if after else "drop"))
 
     def delay(self, method: str, path_regex: str, seconds: float, times: int | None = None):
         with self._lock:
@@ -702,9 +730,10 @@ class APIServer:
         with self._lock:
             for f in self._faults:
                 if f.matches(method, path):
-                    f.times -= 1
-                    if f.times <= 0:
-                        self._faults.remove(f)
+                    if f.times is not None:
+                        f.times -= 1
+                        if f.times <= 0:
+                            self._faults.remove(f)
                     return f
         return None
 
@@ -766,6 +795,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.connection.settimeout(30)
+        with self.api._lock:
+            self.api._connections.add(self.connection)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with self.api._lock:
+                self.api._connections.discard(self.connection)
 
     def handle_one_request(self):
         try:
@@ -789,11 +827,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     # ---------------------------------------------------------------- plumbing
-    def _send_json(self, code: int, body: dict) -> None:
+    def _send_json(self, code: int, body: dict, headers: dict | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-cache, private")
+        for name, value in (headers or {}).items():
+            self.send_header(name, str(value))
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
@@ -801,7 +841,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._entry["status"] = code
 
     def _error(self, err: APIError) -> None:
-        self._send_json(err.code, status_body(err.code, err.message, err.reason, err.details))
+        extra, self._fault_headers = getattr(self, "_fault_headers", None) or {}, None
+        self._send_json(err.code, status_body(err.code, err.message, err.reason, err.details), extra)
+
+    def _drop(self) -> None:
+        """Close the connection without an answer (what a crashing apiserver or a cut load balancer does)."""
+        self.close_connection = True
+        self._entry["status"] = "dropped"
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _read_body(self) -> bytes:
         n = int(self.headers.get("Content-Length") or 0)
@@ -859,8 +910,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                                             "/livez")):
                 raise APIError(401, "Unauthorized")
             fault = api._take_fault(method, path)
+            if fault is not None and fault.action == "status":
+                self._entry["fault"] = fault.code
+                self._fault_headers = fault.headers
+                raise APIError(fault.code, fault.message or self._fault_message(fault.code), fault.reason)
             if fault is not None:
-                raise APIError(fault.code, getattr(fault, "message", None) or self._fault_message(fault.code))
+                self._entry["fault"] = fault.action
+                if fault.action == "drop-after":
+                    real, self.wfile = self.wfile, io.BytesIO()  # carry it out, throw the answer away
+                    try:
+                        self._route(method, path, query, raw)
+                    except APIError:
+                        pass
+                    finally:
+                        self.wfile = real
+                self._drop()
+                return
             self._route(method, path, query, raw)
         except APIError as e:
             self._error(e)
