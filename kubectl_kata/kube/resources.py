@@ -49,6 +49,9 @@ RESOURCES = {
         Resource("MachineConfigPool", MCO_GROUP, "v1", "machineconfigpools", False),
         Resource("ControllerConfig", MCO_GROUP, "v1", "controllerconfigs", False),
         Resource("KataConfig", KATA_GROUP, "v1", "kataconfigs", False),
+        Resource("DaemonSet", "apps", "v1", "daemonsets", True),
+        Resource("ServiceAccount", "", "v1", "serviceaccounts", True),
+        Resource("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings", True),
     )
 }
 

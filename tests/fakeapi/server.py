@@ -636,6 +636,10 @@ class APIServer:
         self._delays: list = []
         self._forbidden: set = set()
         self._connections: set = set()
+        # extension points (tests/fakeapi/daemonset.py): more resources, routes tried first, object validators
+        self.extra_resources: list = []
+        self.route_hooks: list = []       # fn(handler, method, path, query, raw) -> True when it answered
+        self.object_hooks: list = []      # fn(resource, obj) -> raise store.Invalid to reject
         self._httpd = None
         self._thread = None
         self.stopping = threading.Event()
@@ -759,7 +763,7 @@ class APIServer:
             res = res + CONFIG_OPENSHIFT + MCO
         if self.operator:
             res = res + KATA
-        return res
+        return res + self.extra_resources
 
     def groups(self) -> dict:
         out: dict = {}
@@ -775,7 +779,7 @@ class APIServer:
         return None
 
     def resource_for_kind(self, kind: str) -> Resource | None:
-        for r in CORE + NODE_K8S + CONFIG_OPENSHIFT + MCO + KATA:
+        for r in CORE + NODE_K8S + CONFIG_OPENSHIFT + MCO + KATA + self.extra_resources:
             if r.kind == kind:
                 return r
         return None
@@ -947,6 +951,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- routing
     def _route(self, method, path, query, raw):
         api = self.api
+        for hook in api.route_hooks:
+            if hook(self, method, path, query, raw):
+                return None
         segs = [s for s in path.split("/") if s]
         if method == "GET":
             if path == "/version":
@@ -1162,6 +1169,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         validation.apply_defaults(obj)
         try:
             validation.validate(obj, res.group)
+            for hook in self.api.object_hooks:
+                hook(res, obj)
         except Invalid as e:
             self._store_error(res, e)
 

@@ -282,8 +282,17 @@ class ObjectStore:
         with self.lock:
             if rv < self._compacted_rv:
                 raise Gone(rv, self._compacted_rv)
-            return [(t, copy.deepcopy(o)) for (erv, t, o) in self._history
-                    if erv > rv and (kind is None or o.get("kind") == kind)]
+            # the history is in resourceVersion order: start at the first newer event (a watch asks after every
+            # change, so scanning from the start would make N changes cost N^2)
+            lo, hi = 0, len(self._history)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self._history[mid][0] <= rv:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            return [(t, copy.deepcopy(o)) for (erv, t, o) in self._history[lo:]
+                    if kind is None or o.get("kind") == kind]
 
     def wait_for_change(self, resource_version, timeout: float) -> bool:
         """Block until the global resourceVersion exceeds ``resource_version`` or timeout."""

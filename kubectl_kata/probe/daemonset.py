@@ -1,0 +1,545 @@
+"""``doctor --via daemonset``: Kubernetes does the fan-out, one DaemonSet pod per node.
+
+The collection script, its framing and everything after it are those of ``--via oc``; only the transport differs:
+
+* objects, all in the run's namespace (which the caller creates privileged and deletes at the end):
+  a ConfigMap holding the script (``collect.sh``), a ServiceAccount bound to the ``privileged`` SCC
+  (ClusterRole ``system:openshift:scc:privileged``: a DaemonSet's pods are admitted with the pod's service
+  account, not the user's rights), and the DaemonSet;
+* the DaemonSet's pods run exactly on the selected nodes (the pool's ``nodeSelector`` when it selects exactly them,
+  else required node affinity on ``kubernetes.io/hostname``), tolerate every taint (``operator: Exists``), are
+  privileged with ``hostPID`` and the host's ``/`` at ``/host``;
+* the container's command is a shell that runs the script once under ``chroot /host`` (as ``oc debug`` does),
+  prints ``kata-doctor-exit rc=<status>`` after the framed block, touches ``/tmp/kata-doctor-done`` and then sleeps
+  until it is deleted, so the DaemonSet never restarts it. The readiness probe tests that file: a Ready pod has
+  printed its END marker (or died trying), and its log is fetched exactly once;
+* the pods are followed with ONE list and ONE watch on the namespace (label selector of the run), never a GET per
+  pod; at most ``parallel`` log GETs run at a time;
+* a node whose pod does not run is reported with the pod's own cause: ``ImagePullBackOff``/``ErrImagePull``
+  (naming the image) or ``CreateContainerError`` once it lasted ``image_pull_grace_s``, ``Unschedulable`` (with the
+  scheduler's message) at the node's deadline, or "no pod was created"; nobody waits on it beyond ``--node-timeout``
+  and it holds no other node up;
+* the DaemonSet is deleted on every way out (``finally``); SIGTERM while collecting is turned into the same
+  interruption as Ctrl-C, so cleanup runs then too.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import re
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from ..core.selectors import matches
+from .runner import (
+    REASON_CANCELLED, REASON_CONTAINER_ERROR, REASON_IMAGE_PULL, REASON_INTERNAL, REASON_INVALID_NODE,
+    REASON_POD_FAILED, REASON_SCHEDULING, REASON_TIMEOUT, NodeProbeResult, ProbesInterrupted, ProcOutcome,
+    build_result, one_line, valid_node_name,
+)
+from .script import DEFAULT_ITEM_TIMEOUT_S, build_script, new_nonce
+
+__all__ = ["DaemonSetCollector", "build_objects", "placement", "CONTAINER", "RUN_LABEL", "DONE_FILE",
+           "SCC_CLUSTER_ROLE", "sigterm_as_interrupt"]
+
+CONTAINER = "collect"
+RUN_LABEL = "kata-doctor.kubectl-kata.io/run"
+DONE_FILE = "/tmp/kata-doctor-done"
+SCRIPT_DIR = "/kata-doctor"
+SCRIPT_KEY = "collect.sh"
+SCC_CLUSTER_ROLE = "system:openshift:scc:privileged"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+_EXIT_RE = re.compile(rb"^kata-doctor-exit rc=(-?[0-9]{1,6})\s*$", re.M)
+_PULL_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
+_STUCK_REASONS = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
+
+# the container's command: run the script once under chroot /host, say how it ended, mark it done, then idle
+# (the DaemonSet's restartPolicy is Always: the container must not exit)
+WRAPPER = (
+    "trap 'exit 0' TERM INT\n"
+    'chroot /host /bin/sh -c "$(cat ' + SCRIPT_DIR + "/" + SCRIPT_KEY + ')" 2>&1\n'
+    "rc=$?\n"
+    "printf 'kata-doctor-exit rc=%s\\n' \"$rc\"\n"
+    ": >" + DONE_FILE + "\n"
+    "while :; do sleep 3600 & wait $!; done\n"
+)
+
+
+# --------------------------------------------------------------------------- objects
+
+def placement(nodes: Sequence[str], pool_selector: Optional[dict], node_labels: Mapping[str, Mapping[str, str]]
+              ) -> Dict[str, Any]:
+    """Pod-spec fields that put the DaemonSet on exactly ``nodes``: the pool's ``nodeSelector`` when it selects
+    exactly those nodes among ``node_labels`` (every node of the cluster), else required node affinity on
+    ``kubernetes.io/hostname`` (when those labels tell the nodes apart), else on ``metadata.name``."""
+    want = set(nodes)
+    if pool_selector and (pool_selector.get("matchLabels") or pool_selector.get("matchExpressions")):
+        selected = {n for n, labels in node_labels.items() if matches(pool_selector, labels)}
+        if selected == want:
+            out: Dict[str, Any] = {}
+            if pool_selector.get("matchLabels"):
+                out["nodeSelector"] = dict(pool_selector["matchLabels"])
+            if pool_selector.get("matchExpressions"):
+                out["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchExpressions": [dict(e) for e in pool_selector["matchExpressions"]]}]
+                }}}
+            return out
+    hostnames = {n: (node_labels.get(n) or {}).get(HOSTNAME_LABEL) for n in nodes}
+    values = sorted({h for h in hostnames.values() if h})
+    chosen = {n for n, labels in node_labels.items() if (labels or {}).get(HOSTNAME_LABEL) in set(values)}
+    if all(hostnames.values()) and chosen == want:
+        term = {"matchExpressions": [{"key": HOSTNAME_LABEL, "operator": "In", "values": values}]}
+    else:
+        term = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": sorted(want)}]}
+    return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [term]}}}}
+
+
+def build_objects(name: str, namespace: str, image: str, script: str, where: Mapping[str, Any],
+                  run_id: str) -> List[dict]:
+    """ConfigMap (script), ServiceAccount + RoleBinding (privileged SCC), DaemonSet; created in this order."""
+    labels = {RUN_LABEL: run_id, "app.kubernetes.io/managed-by": "kubectl-kata",
+              "app.kubernetes.io/name": "kata-doctor"}
+    meta = {"name": name, "namespace": namespace, "labels": dict(labels)}
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": dict(meta), "data": {SCRIPT_KEY: script}}
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": dict(meta)}
+    rb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": dict(meta),
+          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": SCC_CLUSTER_ROLE},
+          "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]}
+    pod_spec: Dict[str, Any] = {
+        "serviceAccountName": name,
+        "automountServiceAccountToken": False,
+        "hostPID": True,
+        "priorityClassName": "system-node-critical",
+        "terminationGracePeriodSeconds": 5,
+        "tolerations": [{"operator": "Exists"}],
+        "containers": [{
+            "name": CONTAINER,
+            "image": image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["/bin/sh", "-c", WRAPPER],
+            "securityContext": {"privileged": True, "runAsUser": 0},
+            "readinessProbe": {"exec": {"command": ["cat", DONE_FILE]}, "initialDelaySeconds": 1,
+                               "periodSeconds": 2, "failureThreshold": 1},
+            "resources": {"requests": {"cpu": "10m", "memory": "50Mi"}},
+            "volumeMounts": [{"name": "host", "mountPath": "/host"},
+                             {"name": "script", "mountPath": SCRIPT_DIR, "readOnly": True}],
+        }],
+        "volumes": [{"name": "host", "hostPath": {"path": "/", "type": "Directory"}},
+                    {"name": "script", "configMap": {"name": name, "defaultMode": 0o444}}],
+    }
+    pod_spec.update({k: v for k, v in where.items()})
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": dict(meta),
+          "spec": {"selector": {"matchLabels": {RUN_LABEL: run_id}},
+                   "updateStrategy": {"type": "OnDelete"},
+                   "template": {"metadata": {"labels": dict(labels),
+                                             "annotations": {"target.workload.openshift.io/management":
+                                                             '{"effect": "PreferredDuringScheduling"}'}},
+                                "spec": pod_spec}}}
+    return [cm, sa, rb, ds]
+
+
+# --------------------------------------------------------------------------- pod state
+
+def _pod_node(pod: Mapping[str, Any]) -> Optional[str]:
+    spec = pod.get("spec") or {}
+    if spec.get("nodeName"):
+        return str(spec["nodeName"])
+    # not bound yet: the DaemonSet controller pins each pod with matchFields metadata.name
+    for term in (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                 .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []:
+        for f in term.get("matchFields") or []:
+            if f.get("key") == "metadata.name" and f.get("values"):
+                return str(f["values"][0])
+    return None
+
+
+class _PodView:
+    """What the collector keeps of a pod: a few fields, not the object."""
+
+    __slots__ = ("name", "ready", "running", "waiting", "waiting_msg", "unschedulable", "terminated",
+                 "deleted", "image")
+
+    def __init__(self, pod: Mapping[str, Any], deleted: bool = False) -> None:
+        md = pod.get("metadata") or {}
+        status = pod.get("status") or {}
+        self.name = str(md.get("name") or "")
+        self.deleted = deleted or bool(md.get("deletionTimestamp"))
+        self.ready = False
+        self.running = False
+        self.waiting = ""
+        self.waiting_msg = ""
+        self.terminated = ""
+        self.unschedulable = ""
+        self.image = ""
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            if c.get("name") == CONTAINER:
+                self.image = str(c.get("image") or "")
+        for cs in status.get("containerStatuses") or []:
+            if cs.get("name") != CONTAINER:
+                continue
+            state = cs.get("state") or {}
+            self.ready = bool(cs.get("ready"))
+            self.running = "running" in state
+            if "waiting" in state:
+                self.waiting = str((state["waiting"] or {}).get("reason") or "")
+                self.waiting_msg = str((state["waiting"] or {}).get("message") or self.waiting)
+            if "terminated" in state:
+                t = state["terminated"] or {}
+                self.terminated = "%s (exit code %s)" % (t.get("reason") or "terminated", t.get("exitCode"))
+        for cond in status.get("conditions") or []:
+            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                self.unschedulable = str(cond.get("message") or cond.get("reason") or "not scheduled")
+        if status.get("phase") in ("Failed", "Succeeded") and not self.terminated:
+            self.terminated = "pod %s: %s" % (status.get("phase"), status.get("reason") or status.get("message")
+                                              or "")
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside: SIGTERM raises KeyboardInterrupt in the main thread, so ``finally`` cleanup runs (default
+    SIGTERM would end the process on the spot and leave the DaemonSet and namespace behind)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt("SIGTERM")
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:          # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+# --------------------------------------------------------------------------- collector
+
+ResultFn = Callable[[NodeProbeResult], None]
+ProgressFn = Callable[[int, int, int, int], None]
+
+
+class DaemonSetCollector:
+    """One DaemonSet for the whole run; see the module docstring. ``api`` is a ``kube.workloads.WorkloadAPI``
+    (or anything with its methods)."""
+
+    name = "daemonset"
+
+    def __init__(self, api, namespace: str, image: str, *, item_timeout_s: int = DEFAULT_ITEM_TIMEOUT_S,
+                 image_pull_grace_s: float = 45.0, openshift: bool = True, tick_s: float = 0.2) -> None:
+        if not image or any(c.isspace() for c in image) or image.startswith("-"):
+            raise ValueError("the DaemonSet collector needs an image; got %r" % (image,))
+        self.api = api
+        self.namespace = namespace
+        self.image = image
+        self.item_timeout_s = item_timeout_s
+        self.image_pull_grace_s = image_pull_grace_s
+        self.openshift = openshift
+        self.tick_s = tick_s
+        self.name_in_cluster = "kata-doctor"
+        self.stats: Dict[str, int] = {"lists": 0, "watches": 0, "log_gets": 0}
+
+    # ---------------------------------------------------------------- public
+    def run(self, nodes: Sequence[str], *, where: Mapping[str, Any], parallel: int = 10,
+            per_node_timeout: float = 300.0, skip: Optional[Mapping[str, str]] = None,
+            on_result: Optional[ResultFn] = None, on_progress: Optional[ProgressFn] = None,
+            cancel_event: Optional[threading.Event] = None) -> List[NodeProbeResult]:
+        """One result per distinct node, in input order. Ctrl-C (or SIGTERM, see :func:`sigterm_as_interrupt`)
+        stops the run, deletes the DaemonSet and raises :class:`ProbesInterrupted` with the results so far."""
+        if parallel < 1:
+            raise ValueError("parallel must be at least 1")
+        order: List[str] = []
+        for n in nodes:
+            if n not in order:
+                order.append(n)
+        run = _Run(self, order, dict(skip or {}), parallel, per_node_timeout, on_result, on_progress,
+                   cancel_event or threading.Event())
+        return run.go(where)
+
+
+class _Run:
+    def __init__(self, owner: DaemonSetCollector, order: List[str], skip: Dict[str, str], parallel: int,
+                 timeout_s: float, on_result: Optional[ResultFn], on_progress: Optional[ProgressFn],
+                 cancel: threading.Event) -> None:
+        self.o = owner
+        self.api = owner.api
+        self.ns = owner.namespace
+        self.order = order
+        self.skip = skip
+        self.parallel = parallel
+        self.timeout_s = timeout_s
+        self.on_result = on_result
+        self.on_progress = on_progress
+        self.cancel = cancel
+        self.lock = threading.Condition()
+        self.results: Dict[str, NodeProbeResult] = {}
+        self.pods: Dict[str, _PodView] = {}
+        self.changed: set = set()
+        self.fetching: set = set()
+        self.pull_seen: Dict[str, float] = {}
+        self.watch_error: Optional[str] = None
+        self.stop_watch = threading.Event()
+        self.start = time.monotonic()
+        self.nonce = new_nonce()
+        self.run_id = self.nonce[:12]
+        self.name = owner.name_in_cluster
+        self.failed = 0
+        self.last_progress = 0.0
+
+    # ---------------------------------------------------------------- results
+    def _finish(self, res: NodeProbeResult) -> None:
+        with self.lock:
+            if res.node in self.results:
+                return
+            self.results[res.node] = res
+            if not res.ok:
+                self.failed += 1
+            self.lock.notify_all()
+        if self.on_result is not None:
+            try:
+                self.on_result(res)
+            except Exception:  # noqa: BLE001 - a broken consumer must not strand the DaemonSet
+                pass
+
+    def _fail(self, node: str, reason: str, error: str, command: Optional[List[str]] = None) -> None:
+        self._finish(NodeProbeResult(node=node, ok=False, raw=None, error=one_line(error), reason=reason,
+                                     stderr_tail="", duration_s=round(time.monotonic() - self.start, 3),
+                                     command=command or []))
+
+    def _progress(self, force: bool = False) -> None:
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last_progress < 0.2:
+            return
+        self.last_progress = now
+        with self.lock:
+            done = len(self.results)
+            running = len([n for n, p in self.pods.items() if n not in self.results and p.running])
+            failed = self.failed
+        try:
+            self.on_progress(done, running, failed, len(self.order))
+        except Exception:  # noqa: BLE001
+            pass
+
+    # ---------------------------------------------------------------- main
+    def go(self, where: Mapping[str, Any]) -> List[NodeProbeResult]:
+        targets: List[str] = []
+        for node in self.order:
+            if node in self.skip:
+                r = self.skip[node]
+                msg = ("not probed: the node is not Ready (its pod would stay Pending)" if r == "not-ready"
+                       else "not probed: %s" % r)
+                self._finish(NodeProbeResult(node=node, ok=False, raw=None, error=msg, reason=r, stderr_tail="",
+                                             duration_s=0.0, command=[]))
+            elif not valid_node_name(node):
+                self._fail(node, REASON_INVALID_NODE, "invalid node name %r" % (node,))
+            else:
+                targets.append(node)
+        self.targets = set(targets)
+        interrupted = False
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="kata-ds-log")
+        watcher: Optional[threading.Thread] = None
+        created = False
+        try:
+            if targets:
+                script = build_script(self.nonce, item_timeout_s=self.o.item_timeout_s)
+                objs = build_objects(self.name, self.ns, self.o.image, script, where, self.run_id)
+                for obj in objs:
+                    if obj["kind"] == "RoleBinding" and not self.o.openshift:
+                        continue
+                    if obj["kind"] == "DaemonSet":
+                        created = True
+                    self.api.create(obj)
+                self.start = time.monotonic()
+                watcher = threading.Thread(target=self._watch, name="kata-ds-watch", daemon=True)
+                watcher.start()
+                self._loop(pool)
+        except KeyboardInterrupt:
+            interrupted = True
+            self.cancel.set()
+        except BaseException:
+            self.cancel.set()
+            raise
+        finally:
+            self.stop_watch.set()
+            # running log GETs end on their own (bounded by their request timeout); queued ones are dropped
+            pool.shutdown(wait=not self.cancel.is_set(), cancel_futures=True)
+            if created:
+                self._delete_daemonset()
+            for node in self.order:
+                if node not in self.results:
+                    self._fail(node, REASON_CANCELLED, "cancelled after %.0fs" % (time.monotonic() - self.start)
+                               if self.cancel.is_set() else "not probed")
+            self._progress(force=True)
+        out = [self.results[n] for n in self.order]
+        if interrupted:
+            raise ProbesInterrupted(out)
+        return out
+
+    def _delete_daemonset(self) -> None:
+        while True:
+            try:
+                self.api.delete("DaemonSet", self.name, self.ns)
+                return
+            except KeyboardInterrupt:      # a second Ctrl-C must not skip the cleanup
+                continue
+            except Exception:  # noqa: BLE001 - the namespace deletion (caller) removes it anyway
+                return
+
+    def _loop(self, pool) -> None:
+        in_main = threading.current_thread() is threading.main_thread()
+        next_scan = 0.0
+        while True:
+            with self.lock:
+                if len(self.results) >= len(self.order):
+                    return
+                if self.cancel.is_set():
+                    return
+                if self.watch_error:
+                    err = self.watch_error
+                    self.watch_error = None
+                else:
+                    err = None
+                changed, self.changed = self.changed, set()
+                if not changed:
+                    self.lock.wait(self.o.tick_s if in_main else 1.0)
+                    changed, self.changed = self.changed, set()
+            if err:
+                for n in self.order:
+                    if n not in self.results and n not in self.fetching:
+                        self._fail(n, REASON_INTERNAL, "following the DaemonSet's pods failed: %s" % err)
+                continue
+            now = time.monotonic()
+            scan = changed
+            if now >= next_scan:
+                scan = set(self.targets)
+                next_scan = now + 0.5
+            for node in scan:
+                self._consider(node, now, pool)
+            self._progress()
+
+    def _consider(self, node: str, now: float, pool) -> None:
+        if node in self.results or node in self.fetching or node not in self.targets:
+            return
+        pod = self.pods.get(node)
+        deadline_passed = now - self.start >= self.timeout_s
+        if pod is not None and pod.ready and not pod.deleted:
+            self.fetching.add(node)
+            pool.submit(self._fetch, node, pod.name)
+            return
+        if pod is not None and pod.waiting in _PULL_REASONS:
+            first = self.pull_seen.setdefault(node, now)
+            if deadline_passed or now - first >= self.o.image_pull_grace_s:
+                self._fail(node, REASON_IMAGE_PULL,
+                           'the debug pod image "%s" cannot be pulled (%s: %s); on disconnected clusters pass '
+                           "--image with a support-tools image from a reachable registry"
+                           % (pod.image or self.o.image, pod.waiting, pod.waiting_msg))
+            return
+        if pod is not None and pod.waiting in _STUCK_REASONS:
+            first = self.pull_seen.setdefault(node, now)
+            if deadline_passed or now - first >= self.o.image_pull_grace_s:
+                self._fail(node, REASON_CONTAINER_ERROR, "debug container %s cannot start: %s: %s"
+                           % (CONTAINER, pod.waiting, pod.waiting_msg))
+            return
+        if pod is not None and pod.terminated:
+            self._fail(node, REASON_POD_FAILED, "the DaemonSet pod %s on the node ended: %s"
+                       % (pod.name, pod.terminated))
+            return
+        if not deadline_passed:
+            return
+        if pod is None:
+            self._fail(node, REASON_TIMEOUT, "no result within %gs: no pod of DaemonSet %s/%s was created for the "
+                                             "node" % (self.timeout_s, self.ns, self.name))
+        elif pod.unschedulable:
+            self._fail(node, REASON_SCHEDULING, "debug pod not scheduled: " + pod.unschedulable)
+        elif pod.running:
+            self._fail(node, REASON_TIMEOUT, "no result within %gs (pod %s running, collection not finished)"
+                       % (self.timeout_s, pod.name))
+        else:
+            self._fail(node, REASON_TIMEOUT, "no result within %gs (pod %s never started%s)"
+                       % (self.timeout_s, pod.name, (": " + pod.waiting_msg) if pod.waiting else ""))
+
+    # ---------------------------------------------------------------- log
+    def _fetch(self, node: str, pod: str) -> None:
+        if self.cancel.is_set():
+            return
+        command = ["(API) GET pods/%s/log?container=%s -n %s" % (pod, CONTAINER, self.ns)]
+        t0 = time.monotonic()
+        try:
+            with self.lock:
+                self.o.stats["log_gets"] += 1
+            data = self.api.pod_log(self.ns, pod, CONTAINER, max(5.0, self.timeout_s))
+        except Exception as exc:  # noqa: BLE001 - reported for this node only
+            msg = getattr(exc, "message", None) or str(exc)
+            self._fail(node, REASON_POD_FAILED, "reading the log of pod %s failed: %s" % (pod, msg), command)
+            return
+        finally:
+            with self.lock:
+                self.fetching.discard(node)
+        m = None
+        for m in _EXIT_RE.finditer(data):
+            pass
+        remote_rc = int(m.group(1)) if m else None
+        outcome = ProcOutcome(command, data, b"", 0, time.monotonic() - t0)
+        try:
+            res = build_result(node, outcome, nonce=self.nonce, command=command, diagnose=lambda _t: None,
+                               timeout_s=self.timeout_s, duration_s=round(time.monotonic() - self.start, 3),
+                               remote_rc=remote_rc if remote_rc else None)
+        except Exception as exc:  # noqa: BLE001
+            self._fail(node, REASON_INTERNAL, "internal error: %s: %s" % (type(exc).__name__, exc), command)
+            return
+        data = b""
+        self._finish(res)
+
+    # ---------------------------------------------------------------- watch
+    def _apply(self, etype: str, pod: Mapping[str, Any]) -> None:
+        node = _pod_node(pod)
+        if node is None or node not in self.targets:
+            return
+        view = _PodView(pod, deleted=etype == "DELETED")
+        with self.lock:
+            cur = self.pods.get(node)
+            if etype == "DELETED":
+                if cur is not None and cur.name == view.name:
+                    del self.pods[node]
+            else:
+                self.pods[node] = view
+            self.changed.add(node)
+            self.lock.notify_all()
+
+    def _watch(self) -> None:
+        from_rv: Optional[str] = None
+        selector = "%s=%s" % (RUN_LABEL, self.run_id)
+        while not self.stop_watch.is_set() and not self.cancel.is_set():
+            try:
+                if from_rv is None:
+                    self.o.stats["lists"] += 1
+                    items, from_rv = self.api.list_pods(self.ns, selector)
+                    for pod in items:
+                        self._apply("ADDED", pod)
+                left = max(5, int(self.timeout_s - (time.monotonic() - self.start)) + 30)
+                self.o.stats["watches"] += 1
+                for etype, pod in self.api.watch_pods(self.ns, selector, from_rv, timeout_seconds=left):
+                    rv = ((pod.get("metadata") or {}).get("resourceVersion"))
+                    if rv:
+                        from_rv = str(rv)
+                    self._apply(etype, pod)
+                    if self.stop_watch.is_set():
+                        return
+            except Exception as exc:  # noqa: BLE001
+                if type(exc).__name__ == "WatchExpired":
+                    from_rv = None                  # relist
+                    continue
+                if self.stop_watch.is_set():
+                    return
+                with self.lock:
+                    self.watch_error = getattr(exc, "message", None) or str(exc)
+                    self.lock.notify_all()
+                return
+

@@ -1,0 +1,266 @@
+"""The DaemonSet node collector (kubectl_kata.probe.daemonset) against the fake API server's DaemonSet controller
+(tests/fakeapi/daemonset.py), over real HTTP with the real kubernetes client. Node data: tests/nodesim through the
+same scenario.json the fake `oc` reads (tests/fakebin/README.md)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from kubectl_kata.context import Environment
+from kubectl_kata.kube.client import connect
+from kubectl_kata.kube.workloads import WorkloadAPI
+from kubectl_kata.options import ConnectionOptions
+from kubectl_kata.probe.daemonset import (CONTAINER, RUN_LABEL, DaemonSetCollector, build_objects, placement)
+from kubectl_kata.probe.framing import parse_framed
+from kubectl_kata.probe.runner import ProbesInterrupted
+from tests import nodesim
+from tests.fakeapi.daemonset import install_daemonsets, should_run
+
+WORKERS = ["worker-0", "worker-1", "worker-2"]
+NS = "kata-doctor-test1"
+
+
+@pytest.fixture
+def ds_cluster(make_fake_cluster, tmp_path, fake_oc):
+    fc = make_fake_cluster(mco=False)
+    install_daemonsets(fc, start_latency_s=0.05)
+    kc = str(fc.write_kubeconfig(tmp_path / "kubeconfig"))
+    cluster = connect(ConnectionOptions(kubeconfig=kc), Environment(environ={}))
+    fc.store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    fc.kc = kc
+    fc.workloads = WorkloadAPI(cluster)
+    yield fc
+    fc.daemonsets.stop()
+
+
+def hostname_affinity(nodes):
+    return placement(nodes, None, {n: {"kubernetes.io/hostname": n} for n in nodes})
+
+
+def collect(fc, nodes=WORKERS, **kw):
+    col = DaemonSetCollector(fc.workloads, NS, kw.pop("image", "registry.example/tools:1"),
+                             image_pull_grace_s=kw.pop("grace", 45.0))
+    where = kw.pop("where", None) or hostname_affinity(nodes)
+    results = col.run(nodes, where=where, parallel=kw.pop("parallel", 2),
+                      per_node_timeout=kw.pop("timeout", 20.0), **kw)
+    return col, results
+
+
+def log_gets(fc):
+    return [r for r in fc.requests if r["method"] == "GET" and r["path"].endswith("/log")]
+
+
+def pod_requests(fc):
+    """Every pod request of the run but the log GETs: (list | watch, path)."""
+    return [(("watch" if r["query"].get("watch") == "true" else "list"), r["path"]) for r in fc.requests
+            if r["method"] == "GET" and "/pods" in r["path"] and not r["path"].endswith("/log")]
+
+
+def test_healthy_nodes_one_list_one_watch_one_log_get_each_and_cleanup(ds_cluster, fake_oc):
+    fake_oc.configure(nodes={"worker-1": {"scenario": "no-kvm"}})
+    ds_cluster.reset_requests()
+    seen = []
+    col, results = collect(ds_cluster, on_result=lambda r: seen.append(r.node))
+    assert [r.node for r in results] == WORKERS and all(r.ok for r in results), [r.error for r in results]
+    assert sorted(seen) == WORKERS
+    # the raw items are the node's own collection output (nodesim), decoded from the pod log
+    want = nodesim.make_node_raw("no-kvm", node="worker-1")
+    got = results[1].raw
+    assert set(got) == set(want) and got["paths"].stdout == bytes(want["paths"][0])
+    assert pod_requests(ds_cluster) == [("list", "/api/v1/namespaces/%s/pods" % NS),
+                                        ("watch", "/api/v1/namespaces/%s/pods" % NS)]
+    assert sorted(r["path"].split("/")[-2].rsplit("-", 1)[0] for r in log_gets(ds_cluster)) == ["kata-doctor"] * 3
+    assert {r["query"]["container"] for r in log_gets(ds_cluster)} == {CONTAINER}
+    assert col.stats == {"lists": 1, "watches": 1, "log_gets": 3}
+    # DaemonSet deleted; its pods garbage-collected
+    ds_cluster.daemonsets.wait_idle()
+    assert ds_cluster.store.list("DaemonSet", NS) == []
+    assert ds_cluster.store.list("Pod", NS) == []
+
+
+def test_objects_created_are_the_documented_ones(ds_cluster, fake_oc):
+    ds_cluster.reset_requests()
+    collect(ds_cluster, nodes=["worker-0"])
+    posts = {r["body"]["kind"]: r["body"] for r in ds_cluster.requests if r["method"] == "POST"}
+    assert set(posts) == {"ConfigMap", "ServiceAccount", "RoleBinding", "DaemonSet"}
+    ds = posts["DaemonSet"]
+    spec = ds["spec"]["template"]["spec"]
+    assert spec["hostPID"] is True and spec["tolerations"] == [{"operator": "Exists"}]
+    c = spec["containers"][0]
+    assert c["securityContext"]["privileged"] is True and c["image"] == "registry.example/tools:1"
+    assert {"name": "host", "hostPath": {"path": "/", "type": "Directory"}} in spec["volumes"]
+    assert {"name": "host", "mountPath": "/host"} in c["volumeMounts"]
+    assert "chroot /host" in c["command"][2] and c["readinessProbe"]["exec"]["command"][0] == "cat"
+    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
+                                            "values": ["worker-0"]}]}]
+    assert posts["RoleBinding"]["roleRef"]["name"] == "system:openshift:scc:privileged"
+    assert posts["RoleBinding"]["subjects"][0]["name"] == spec["serviceAccountName"]
+    # the script in the ConfigMap is the framed collection script
+    assert "@@KATA-" in posts["ConfigMap"]["data"]["collect.sh"]
+
+
+def test_pods_that_do_not_run_are_reported_with_their_cause_and_hold_nobody_up(ds_cluster, fake_oc):
+    fake_oc.configure(nodes={"worker-0": {"behaviour": "imagepullbackoff"},
+                             "worker-1": {"behaviour": "unschedulable"},
+                             "worker-2": {"behaviour": "hang"}}, default={})
+    nodes = WORKERS + ["master-0"]
+    col, results = collect(ds_cluster, nodes=nodes, image="mirror.local/tools:1", timeout=2.0, grace=0.5)
+    by = {r.node: r for r in results}
+    assert by["master-0"].ok
+    assert by["worker-0"].reason == "image-pull" and "mirror.local/tools:1" in by["worker-0"].error
+    assert "ImagePullBackOff" in by["worker-0"].error
+    assert by["worker-1"].reason == "scheduling" and "Insufficient memory" in by["worker-1"].error
+    assert by["worker-2"].reason == "timeout" and "collection not finished" in by["worker-2"].error
+    # the failing nodes got no log GET; the healthy one got one
+    assert col.stats["log_gets"] == 1
+    ds_cluster.daemonsets.wait_idle()
+    assert ds_cluster.store.list("Pod", NS) == [] and ds_cluster.store.list("DaemonSet", NS) == []
+
+
+def test_partial_and_failed_collections_keep_their_data(ds_cluster, fake_oc):
+    fake_oc.configure(nodes={"worker-0": {"behaviour": "remote-fail"}, "worker-1": {"behaviour": "truncate"},
+                             "worker-2": {"behaviour": "noise"}})
+    _, results = collect(ds_cluster)
+    by = {r.node: r for r in results}
+    assert by["worker-0"].reason == "exit-code" and "exited non-zero" in by["worker-0"].error
+    assert by["worker-0"].raw and len(by["worker-0"].raw) < len(nodesim.make_node_raw("healthy"))
+    assert by["worker-1"].reason == "framing" and "END marker missing" in by["worker-1"].error
+    assert by["worker-2"].ok
+
+
+def test_ctrl_c_deletes_the_daemonset_and_reports_what_finished(ds_cluster, fake_oc):
+    fake_oc.configure(nodes={"worker-1": {"behaviour": "hang"}, "worker-2": {"behaviour": "hang"}})
+    import _thread
+
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(ProbesInterrupted) as exc:
+            collect(ds_cluster, timeout=30.0)
+    finally:
+        timer.cancel()
+    by = {r.node: r for r in exc.value.results}
+    assert by["worker-0"].ok and by["worker-1"].reason == by["worker-2"].reason == "cancelled"
+    ds_cluster.daemonsets.wait_idle()
+    assert ds_cluster.store.list("DaemonSet", NS) == [] and ds_cluster.store.list("Pod", NS) == []
+
+
+def test_skipped_and_invalid_nodes_are_not_put_in_the_daemonset(ds_cluster, fake_oc):
+    ds_cluster.reset_requests()
+    _, results = collect(ds_cluster, nodes=["worker-0", "worker-1", "Bad_Name"], skip={"worker-1": "not-ready"},
+                         where=hostname_affinity(["worker-0"]))
+    assert [(r.node, r.reason) for r in results] == [("worker-0", "ok"), ("worker-1", "not-ready"),
+                                                     ("Bad_Name", "invalid-node")]
+    assert len(log_gets(ds_cluster)) == 1
+
+
+# --------------------------------------------------------------------------- placement and the fake controller
+
+def _labels(name, role):
+    return {"kubernetes.io/hostname": name, "node-role.kubernetes.io/" + role: ""}
+
+
+def test_placement_uses_the_pool_selector_only_when_it_selects_exactly_the_nodes():
+    labels = {"worker-0": _labels("worker-0", "worker"), "worker-1": _labels("worker-1", "worker"),
+              "master-0": _labels("master-0", "master")}
+    pool = {"matchLabels": {"node-role.kubernetes.io/worker": ""}}
+    assert placement(["worker-0", "worker-1"], pool, labels) == {
+        "nodeSelector": {"node-role.kubernetes.io/worker": ""}}
+    # one of the pool's nodes is left out (e.g. NotReady): pin the exact hostnames instead
+    one = placement(["worker-0"], pool, labels)
+    assert one["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"] \
+        == [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["worker-0"]}]}]
+    # hostname labels that do not tell the nodes apart: node names (matchFields) are exact
+    labels["worker-1"]["kubernetes.io/hostname"] = "worker-0"
+    same = placement(["worker-0"], None, labels)
+    assert same["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"] == [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["worker-0"]}]}]
+
+
+@pytest.mark.parametrize("tolerations,taint,runs", [
+    ([], {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}, False),
+    ([{"operator": "Exists"}], {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}, True),
+    ([], {"key": "dedicated", "value": "gpu", "effect": "PreferNoSchedule"}, True),
+    ([{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoExecute"}],
+     {"key": "dedicated", "value": "gpu", "effect": "NoExecute"}, True),
+    ([{"key": "dedicated", "operator": "Equal", "value": "cpu"}], {"key": "dedicated", "value": "gpu",
+                                                                   "effect": "NoSchedule"}, False),
+    # the controller's own tolerations: cordoned and NotReady nodes still get a daemon pod
+    ([], {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}, True),
+    ([], {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"}, True),
+])
+def test_fake_controller_applies_taints_as_the_scheduler_does(tolerations, taint, runs):
+    node = {"metadata": {"name": "n1", "labels": {"kubernetes.io/hostname": "n1"}}, "spec": {"taints": [taint]}}
+    assert should_run({"tolerations": tolerations}, node) is runs
+
+
+def test_fake_controller_status_and_selector_scoping(ds_cluster, fake_oc):
+    where = {"nodeSelector": {"node-role.kubernetes.io/worker": ""}}
+    objs = build_objects("probe", NS, "registry.example/tools:1", "@@KATA-abcdefgh12345678", where, "r1")
+    for o in objs:
+        ds_cluster.workloads.create(o)
+    ds_cluster.daemonsets.wait_idle()
+    ds = ds_cluster.store.get("DaemonSet", "probe", NS)
+    assert ds["status"]["desiredNumberScheduled"] == 3 and ds["status"]["numberReady"] == 3
+    pods = ds_cluster.store.list("Pod", NS)
+    assert sorted(p["spec"]["nodeName"] for p in pods) == WORKERS
+    assert all(p["metadata"]["labels"][RUN_LABEL] == "r1" and p["status"]["phase"] == "Running" for p in pods)
+    assert all(p["metadata"]["ownerReferences"][0]["uid"] == ds["metadata"]["uid"] for p in pods)
+    # a tainted worker gets no pod from a DaemonSet without tolerations; the status says so
+    node = ds_cluster.store.get("Node", "worker-2")
+    node["spec"]["taints"] = [{"key": "dedicated", "value": "x", "effect": "NoSchedule"}]
+    ds_cluster.store.update(node)
+    ds["spec"]["template"]["spec"]["tolerations"] = []
+    ds_cluster.store.update(ds)
+    ds_cluster.daemonsets.wait_idle()
+    assert sorted(p["spec"]["nodeName"] for p in ds_cluster.store.list("Pod", NS)) == ["worker-0", "worker-1"]
+    assert ds_cluster.store.get("DaemonSet", "probe", NS)["status"]["desiredNumberScheduled"] == 2
+    # the namespace's deletion removes the DaemonSet and its pods
+    ds_cluster.store.flush()
+    from kubectl_kata.kube.client import connect as _c  # noqa: F401  (same client as the plugin)
+    ds_cluster.workloads.cluster.delete("Namespace", NS)
+    ds_cluster.daemonsets.wait_idle()
+    assert ds_cluster.store.list("DaemonSet", NS) == [] and ds_cluster.store.list("Pod", NS) == []
+    assert ds_cluster.store.list("ConfigMap", NS) == []
+
+
+def test_access_review_follows_the_policy_and_forbidden_verbs(ds_cluster):
+    api = ds_cluster.workloads
+    assert api.may("create", "daemonsets", "apps")[0] is True
+    ds_cluster.forbid("create", "daemonsets")
+    assert api.may("create", "daemonsets", "apps")[0] is False
+    ds_cluster.clear_faults()
+    ds_cluster.daemonsets.policy = lambda a: not (a.get("resource") == "securitycontextconstraints")
+    assert api.may("use", "securitycontextconstraints", "security.openshift.io", name="privileged")[0] is False
+    assert ds_cluster.daemonsets.reviews[-1] == {"verb": "use", "resource": "securitycontextconstraints",
+                                                 "group": "security.openshift.io", "name": "privileged"}
+
+
+def test_log_of_a_container_that_never_started_is_a_400_like_kubelet(ds_cluster, fake_oc):
+    fake_oc.configure(nodes={"worker-0": {"behaviour": "imagepullbackoff"}})
+    objs = build_objects("probe", NS, "registry.example/tools:1", "@@KATA-abcdefgh12345678",
+                         hostname_affinity(["worker-0"]), "r2")
+    for o in objs:
+        ds_cluster.workloads.create(o)
+    ds_cluster.daemonsets.wait_idle()
+    [pod] = ds_cluster.store.list("Pod", NS)
+    from kubectl_kata.errors import ClusterError
+
+    with pytest.raises(ClusterError) as exc:
+        ds_cluster.workloads.pod_log(NS, pod["metadata"]["name"], CONTAINER, 5)
+    assert 'is waiting to start: ImagePullBackOff' in exc.value.message
+
+
+def test_framed_log_round_trips_through_the_parser(ds_cluster, fake_oc):
+    objs = build_objects("probe", NS, "registry.example/tools:1", "M='@@KATA-abcdefgh12345678'",
+                         hostname_affinity(["worker-0"]), "r3")
+    for o in objs:
+        ds_cluster.workloads.create(o)
+    ds_cluster.daemonsets.wait_idle()
+    [pod] = ds_cluster.store.list("Pod", NS)
+    data = ds_cluster.workloads.pod_log(NS, pod["metadata"]["name"], CONTAINER, 5)
+    items, problems = parse_framed(data, "abcdefgh12345678")
+    assert problems == [] and set(items) == set(nodesim.make_node_raw("healthy"))
+    assert data.endswith(b"kata-doctor-exit rc=0\n")
