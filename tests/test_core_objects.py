@@ -25,7 +25,8 @@ def test_machine_config(role):
     assert validate_against_crd(mc) == []
     assert mc["metadata"] == {"name": "50-enable-sandboxed-containers-extension",
                               "labels": {"machineconfiguration.openshift.io/role": role,
-                                         "app.kubernetes.io/managed-by": "kubectl-kata"}}
+                                         "app.kubernetes.io/managed-by": "kubectl-kata"},
+                              "annotations": {"kubectl-kata.io/revision": "2"}}
     assert mc["spec"] == {"config": {"ignition": {"version": "3.2.0"}}, "extensions": ["sandboxed-containers"]}
     assert objects.is_ours(mc) and objects.operator_owner(mc) is None
 
@@ -47,6 +48,7 @@ def test_custom_pool():
     assert p["metadata"]["name"] == "kata-oc"
     assert p["metadata"]["labels"] == {"pools.operator.machineconfiguration.openshift.io/kata-oc": "",
                                        "app.kubernetes.io/managed-by": "kubectl-kata"}
+    assert p["metadata"]["annotations"] == {"kubectl-kata.io/revision": "2"}
     assert p["spec"] == {
         "machineConfigSelector": {"matchExpressions": [{"key": "machineconfiguration.openshift.io/role",
                                                         "operator": "In", "values": ["kata-oc", "worker"]}]},
@@ -86,15 +88,17 @@ def test_runtime_class(pool, selector):
     from kubectl_kata.core.constants import pool_node_selector
     rc = objects.runtime_class(pool_node_selector(pool))
     assert rc == {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
-                  "metadata": {"name": "kata", "labels": {"app.kubernetes.io/managed-by": "kubectl-kata"}},
+                  "metadata": {"name": "kata", "labels": {"app.kubernetes.io/managed-by": "kubectl-kata"},
+                               "annotations": {"kubectl-kata.io/revision": "2"}},
                   "handler": "kata", "overhead": {"podFixed": {"cpu": "250m", "memory": "350Mi"}},
                   "scheduling": {"nodeSelector": selector}}
 
 
-def test_runtime_class_equals_the_capture_apart_from_our_label():
+def test_runtime_class_equals_the_capture_apart_from_our_label_and_revision():
     cap = _sample("runtimeclass-kata.capture-ocp4.9.yaml")
     ours = objects.runtime_class({"node-role.kubernetes.io/worker": ""})
     ours["metadata"].pop("labels")
+    ours["metadata"].pop("annotations")
     assert ours == cap
 
 
@@ -162,3 +166,21 @@ def test_mc_extensions_reads_back_defaults():
     mc["spec"]["extensions"] = None
     assert objects.mc_extensions(mc) == []
     assert objects.mc_role(mc) == "worker"
+
+
+def test_every_rendered_object_records_the_current_revision():
+    from kubectl_kata.core.constants import pool_node_selector
+    for obj in (objects.machine_config("worker"), objects.custom_pool(), objects.runtime_class(pool_node_selector("kata-oc"))):
+        assert obj["metadata"]["annotations"][objects.REVISION_ANNOTATION] == str(objects.CURRENT_REVISION)
+        assert objects.object_revision(obj) == objects.CURRENT_REVISION
+
+
+@pytest.mark.parametrize("annotations,expected", [
+    (None, 1), ({}, 1), ({"kubectl-kata.io/revision": "1"}, 1), ({"kubectl-kata.io/revision": " 7 "}, 7),
+    ({"kubectl-kata.io/revision": "two"}, 0), ({"kubectl-kata.io/revision": "-3"}, 0),
+])
+def test_object_revision_reads_the_annotation(annotations, expected):
+    obj = {"metadata": {"name": "x", "labels": {"app.kubernetes.io/managed-by": "kubectl-kata"}}}
+    if annotations is not None:
+        obj["metadata"]["annotations"] = annotations
+    assert objects.object_revision(obj) == expected

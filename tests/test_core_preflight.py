@@ -168,10 +168,12 @@ REFUSALS = [
      ["use the KataConfig", "KataConfig cluster-kataconfig", "namespace openshift-sandboxed-containers-operator",
       "MachineConfig 50-enable-sandboxed-containers-extension (owned by KataConfig/cluster-kataconfig)",
       "RuntimeClass kata (owned by KataConfig/cluster-kataconfig)"]),
-    ("operator-namespace-only", FRESH, lambda f: f.update(osc_namespace=True), req(pool="worker"),
-     ["operator-present"], ["namespace openshift-sandboxed-containers-operator"]),
-    ("operator-crd-only", FRESH, lambda f: f.update(kataconfig_crd=True), req(pool="worker"),
-     ["operator-present"], ["CRD kataconfigs.kataconfiguration.openshift.io"]),
+    ("operator-running-no-kataconfig", FRESH,
+     lambda f: f.update(osc_namespace=True, osc_subscriptions=[{"metadata": {"name": "sandboxed-containers-operator"}}]),
+     req(pool="worker"), ["operator-present"],
+     ["namespace openshift-sandboxed-containers-operator with Subscription sandboxed-containers-operator"]),
+    ("legacy-install", FRESH, lambda f: f.update(namespaces=[{"metadata": {"name": "kata-operator"}}]),
+     req(pool="worker"), ["legacy-install"], ["namespace kata-operator", "kubectl kata upgrade"]),
     ("operator-image-mc", FRESH, _operator_image_mc, req(pool="worker"), ["operator-present"],
      ["50-enable-sandboxed-containers-image"]),
     ("hand-made-mc-with-our-name", FRESH, _hand_made_mc, req(pool="worker"), ["operator-present"],
@@ -272,6 +274,26 @@ def test_junk_gives_problems_not_tracebacks(junk_facts, junk_req):
     probs = preflight_enable(junk_facts, junk_req)
     assert has_errors(probs)
     assert preflight_disable(junk_facts) is not None
+
+
+@pytest.mark.parametrize("mutate,fragment", [
+    (lambda f: f.update(kataconfig_crd=True), "CRD kataconfigs.kataconfiguration.openshift.io"),
+    (lambda f: f.update(osc_namespace=True), "namespace openshift-sandboxed-containers-operator (no Subscription"),
+])
+def test_operator_leftovers_only_warn_and_enable_goes_on(mutate, fragment):
+    """OLM leaves the CRD (and maybe the namespace) behind on uninstall: not an operator at work (issue 11)."""
+    facts = facts_from(FRESH)
+    mutate(facts)
+    probs = preflight_enable(facts, req(pool="worker"))
+    assert [(p.code, p.severity) for p in probs] == [("operator-leftovers", "warning")]
+    assert fragment in probs[0].message and "oc delete crd kataconfigs.kataconfiguration.openshift.io" in probs[0].hint
+    assert operator_signals(facts) == []
+
+
+def test_disable_on_a_legacy_cluster_only_warns():
+    facts = facts_from(ENABLED, namespaces=[{"metadata": {"name": "kata-operator-system"}}])
+    probs = preflight_disable(facts)
+    assert [(p.code, p.severity) for p in probs] == [("legacy-install", "warning")]
 
 
 def test_operator_signals_fresh_is_empty():

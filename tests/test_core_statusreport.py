@@ -36,6 +36,10 @@ def test_enabled_by_us_full_document():
         "runtimeClass": {"name": "kata", "present": True, "handler": "kata",
                          "nodeSelector": {"node-role.kubernetes.io/kata-oc": ""}, "matchesPool": True},
         "kataPods": 1,
+        "install": {"kind": "plugin", "revision": 2, "currentRevision": 2, "current": True,
+                    "evidence": ["MachineConfig 50-enable-sandboxed-containers-extension (revision 2)",
+                                 "MachineConfigPool kata-oc (revision 2)", "RuntimeClass kata (revision 2)"],
+                    "leftovers": []},
         "problems": [],
     }
     assert [c["type"] for c in conds] == ["RenderDegraded", "Updated", "Updating", "NodeDegraded", "Degraded"]
@@ -56,6 +60,20 @@ def test_disabled_fresh_cluster():
     assert doc["runtimeClass"] == {"name": "kata", "present": False, "handler": None, "nodeSelector": None,
                                    "matchesPool": False}
     assert doc["problems"] == [] and doc["kataPods"] == 0
+    assert doc["install"]["kind"] == "none" and doc["install"]["revision"] is None
+
+
+def test_install_kind_legacy_and_old_revision_are_reported():
+    facts = facts_from("fresh-4.16.yaml", namespaces=[{"metadata": {"name": "kata-operator"}}])
+    doc = build_status(facts)
+    assert doc["install"]["kind"] == "legacy" and doc["install"]["evidence"] == ["namespace kata-operator"]
+    assert [(p["code"], p["severity"]) for p in doc["problems"]] == [("legacy-install", "warning")]
+    facts = facts_from(ENABLED)
+    for mc in facts["mcs"]:
+        (mc["metadata"].get("annotations") or {}).pop("kubectl-kata.io/revision", None)
+    doc = build_status(facts)
+    assert (doc["install"]["kind"], doc["install"]["revision"], doc["install"]["current"]) == ("plugin", 1, False)
+    assert [(p["code"], p["severity"]) for p in doc["problems"]] == [("old-revision", "warning")]
 
 
 def test_operator_managed_osc_1_1():
@@ -69,6 +87,7 @@ def test_operator_managed_osc_1_1():
     assert doc["runtimeClass"]["matchesPool"] is False     # also selects worker-2 (pool kata-oc)
     assert [(p["code"], p["severity"]) for p in doc["problems"]] == [("operator-present", "warning")]
     assert "KataConfig cluster-kataconfig" in doc["problems"][0]["message"]
+    assert doc["install"]["kind"] == "operator" and doc["install"]["revision"] is None
 
     kata = build_status(facts_from("osc-managed-4.9.yaml"), "kata-oc")
     assert kata["pool"] == "kata-oc"

@@ -1,7 +1,11 @@
 """Rendering of the objects kubectl-kata creates, and ownership tests for objects found on the cluster.
 
 Shapes follow what the sandboxed containers operator creates (DOMAIN 2.1, 2.2, 2.4) so that nodes end up
-identical; the only difference is ``app.kubernetes.io/managed-by: kubectl-kata`` on everything we create.
+identical; the only differences are ``app.kubernetes.io/managed-by: kubectl-kata`` and the annotation
+``kubectl-kata.io/revision: "<CURRENT_REVISION>"`` on everything we create. The revision names the layout the
+plugin renders; ``upgrade`` re-renders objects of an older revision. Revision 1 is what the plugin created
+before it recorded revisions (the managed-by label and no annotation); bump ``CURRENT_REVISION`` whenever a
+rendered object changes shape.
 """
 from __future__ import annotations
 
@@ -27,10 +31,33 @@ def validate_pool_name(name: str) -> str:
     return name
 
 
+REVISION_ANNOTATION = "kubectl-kata.io/revision"
+CURRENT_REVISION = 2
+UNRECORDED_REVISION = 1   # our label without the annotation: created before revisions were recorded
+
+
 def _managed_labels(extra: dict) -> dict:
     labels = dict(extra)
     labels[MANAGED_BY_LABEL] = MANAGED_BY_VALUE
     return labels
+
+
+def _managed_meta(name: str, labels: dict) -> dict:
+    return {"name": name, "labels": _managed_labels(labels),
+            "annotations": {REVISION_ANNOTATION: str(CURRENT_REVISION)}}
+
+
+def object_revision(obj: Optional[dict]) -> int:
+    """The revision an object of ours was rendered at (``UNRECORDED_REVISION`` without the annotation, 0 when
+    the annotation is not a positive integer: treated as older than anything)."""
+    raw = (_meta(obj).get("annotations") or {}).get(REVISION_ANNOTATION)
+    if raw is None:
+        return UNRECORDED_REVISION
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        return 0
+    return value if value > 0 else 0
 
 
 def machine_config(role: str) -> dict:
@@ -41,7 +68,7 @@ def machine_config(role: str) -> dict:
     return {
         "apiVersion": MCO_API_VERSION,
         "kind": MC_KIND,
-        "metadata": {"name": MC_NAME, "labels": _managed_labels({ROLE_LABEL: role})},
+        "metadata": _managed_meta(MC_NAME, {ROLE_LABEL: role}),
         "spec": {
             "config": {"ignition": {"version": IGNITION_VERSION}},
             "extensions": [EXTENSION],
@@ -58,7 +85,7 @@ def custom_pool(name: str = DEFAULT_CUSTOM_POOL) -> dict:
     return {
         "apiVersion": MCO_API_VERSION,
         "kind": MCP_KIND,
-        "metadata": {"name": name, "labels": _managed_labels({POOL_LABEL_PREFIX + name: ""})},
+        "metadata": _managed_meta(name, {POOL_LABEL_PREFIX + name: ""}),
         "spec": {
             "machineConfigSelector": {
                 "matchExpressions": [{"key": ROLE_LABEL, "operator": "In", "values": [name, WORKER_POOL]}],
@@ -79,7 +106,7 @@ def runtime_class(node_selector: dict) -> dict:
     return {
         "apiVersion": RUNTIMECLASS_API_VERSION,
         "kind": RUNTIMECLASS_KIND,
-        "metadata": {"name": RUNTIMECLASS_NAME, "labels": _managed_labels({})},
+        "metadata": _managed_meta(RUNTIMECLASS_NAME, {}),
         "handler": RUNTIMECLASS_HANDLER,
         "overhead": {"podFixed": {"cpu": OVERHEAD_CPU, "memory": OVERHEAD_MEMORY}},
         "scheduling": {"nodeSelector": dict(node_selector)},

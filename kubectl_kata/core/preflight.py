@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import List, NamedTuple, Optional
 
-from . import support
+from . import installkind, support
 from .constants import (ARCH_LABEL, EXTENSION, KATACONFIG_CRD, KATACONFIG_KIND, MASTER_POOL,
                         MASTER_ROLE_LABEL, MC_NAME, OSC_MC_NAMES, OSC_NAMESPACE,
                         RUNTIMECLASS_NAME, STANDARD_POOLS, WORKER_POOL, WORKER_ROLE_LABEL,
@@ -84,24 +84,11 @@ def node_arch(node: dict) -> str:
 
 
 def operator_signals(facts: dict) -> List[str]:
-    """Evidence that the sandboxed containers operator manages kata here (DOMAIN 2.6), human-readable."""
-    found = []
-    if (facts or {}).get("kataconfig_crd"):
-        found.append("CRD %s" % KATACONFIG_CRD)
-    for kc in object_list(facts, "kataconfigs"):
-        found.append("%s %s" % (KATACONFIG_KIND, _name(kc) or "?"))
-    if (facts or {}).get("osc_namespace"):
-        found.append("namespace %s" % OSC_NAMESPACE)
-    for mc in object_list(facts, "mcs"):
-        owner = operator_owner(mc)
-        refs = [r for r in ((mc.get("metadata") or {}).get("ownerReferences") or [])
-                if isinstance(r, dict) and r.get("kind") == KATACONFIG_KIND]
-        if owner and (_name(mc) in OSC_MC_NAMES or refs):
-            found.append("MachineConfig %s (owned by %s)" % (_name(mc), owner))
-    rc = find(object_list(facts, "runtimeclasses"), RUNTIMECLASS_NAME)
-    if rc is not None and operator_owner(rc):
-        found.append("RuntimeClass %s (owned by %s)" % (RUNTIMECLASS_NAME, operator_owner(rc)))
-    return found
+    """Evidence that the sandboxed containers operator manages kata here (DOMAIN 2.6), human-readable; empty
+    unless the install kind (core.installkind) is ``operator`` -- a lone KataConfig CRD or an empty operator
+    namespace is left-overs, not an operator at work."""
+    kind = installkind.classify(facts)
+    return list(kind.evidence) if kind.kind == installkind.KIND_OPERATOR else []
 
 
 def is_converged(pools: List[dict]) -> bool:
@@ -211,14 +198,33 @@ def _version_problems(facts: dict) -> tuple:
 
 
 def _operator_problems(facts: dict, action: str) -> List[Problem]:
-    signals = operator_signals(facts)
-    if not signals:
-        return []
-    return [Problem("operator-present",
-                    "the sandboxed containers operator manages kata here; use the KataConfig (found: %s)"
-                    % ", ".join(signals),
-                    "%s kata through the operator's KataConfig (`oc get kataconfig`); kubectl kata will not "
-                    "modify operator-managed objects" % action)]
+    """Refusals and warnings that follow from the install kind (core.installkind)."""
+    kind = installkind.classify(facts)
+    out = []
+    if kind.kind == installkind.KIND_OPERATOR:
+        out.append(Problem("operator-present",
+                           "the sandboxed containers operator manages kata here; use the KataConfig (found: %s)"
+                           % ", ".join(kind.evidence),
+                           "%s kata through the operator's KataConfig (`oc get kataconfig`); kubectl kata will not "
+                           "modify operator-managed objects" % action))
+        return out
+    if kind.kind == installkind.KIND_LEGACY:
+        msg = ("a legacy RPM-payload kata install (kata-operator, OCP 4.6/4.7) is on this cluster (found: %s)"
+               % ", ".join(kind.evidence))
+        if action == "enable":
+            out.append(Problem("legacy-install", msg,
+                               "run `kubectl kata upgrade` to migrate it to the sandboxed-containers extension "
+                               "(`kubectl kata upgrade --dry-run` shows the plan first)"))
+        else:
+            out.append(Problem("legacy-install", msg + "; only objects created by kubectl-kata are touched",
+                               "`kubectl kata upgrade` migrates or removes the legacy install", WARNING))
+    if kind.leftovers:
+        out.append(Problem("operator-leftovers",
+                           "left-overs of an uninstalled sandboxed containers operator: %s; no operator is at "
+                           "work, going on" % ", ".join(kind.leftovers),
+                           "OLM does not delete CRDs; if no other cluster component needs it: "
+                           "`oc delete crd %s`" % KATACONFIG_CRD, WARNING))
+    return out
 
 
 def _pool_health(pool: dict, degraded_severity: str) -> List[Problem]:

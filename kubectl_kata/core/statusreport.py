@@ -54,6 +54,13 @@ runtimeClass.nodeSelector          {str: str}|null: ``scheduling.nodeSelector``
 runtimeClass.matchesPool           bool: present, and the nodes its nodeSelector selects are exactly the pool's nodes
                                    (non-empty) -- so kata pods land on kata nodes only
 kataPods                           int: pods (not finished) whose runtimeClassName starts with ``kata``, cluster-wide
+install.kind                       operator|legacy|plugin|operator-leftovers|none (core.installkind)
+install.revision                   int|null: oldest kubectl-kata.io/revision among our objects (1 = before revisions
+                                   were recorded); null without objects of ours
+install.currentRevision            int: the revision this plugin renders
+install.current                    bool|null: revision == currentRevision (null without objects of ours)
+install.evidence                   [str]: why this kind (objects found)
+install.leftovers                  [str]: operator left-overs seen (lone KataConfig CRD, empty operator namespace)
 problems                           [{code, severity, message, hint}]: findings (same shape as preflight problems)
 =================================  ================================================================================
 """
@@ -61,7 +68,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from . import support
+from . import installkind, support
 from .constants import (ANN_CURRENT_CONFIG, ANN_DESIRED_CONFIG, ANN_STATE, DEFAULT_CUSTOM_POOL, EXTENSION,
                         MANAGED_BY_VALUE, MANAGER_OPERATOR, MASTER_POOL, MC_NAME, MCD_STATE_DONE,
                         RUNTIMECLASS_NAME, WORKER_POOL)
@@ -166,6 +173,7 @@ def build_status(facts: dict, pool_name: Optional[str] = None) -> dict:
     enabled = mc is not None and EXTENSION in extensions
     signals = operator_signals(facts)
     managed_by = MANAGED_BY_VALUE if ours else (MANAGER_OPERATOR if signals else None)
+    kind = installkind.classify(facts)
 
     if not openshift:
         problems.append(Problem("not-openshift", "the MachineConfig API (machineconfiguration.openshift.io) is not "
@@ -175,6 +183,15 @@ def build_status(facts: dict, pool_name: Optional[str] = None) -> dict:
                                 "the sandboxed containers operator manages kata here (found: %s)" % ", ".join(signals),
                                 "use `oc get kataconfig` / `oc describe kataconfig` for its view; kubectl kata "
                                 "enable/disable will not touch operator-managed objects", WARNING))
+    if kind.kind == installkind.KIND_LEGACY:
+        problems.append(Problem("legacy-install", "a legacy RPM-payload kata install (kata-operator) is on this "
+                                "cluster (found: %s)" % ", ".join(kind.evidence),
+                                "`kubectl kata upgrade --dry-run` shows how it would be migrated to the extension",
+                                WARNING))
+    elif kind.kind == installkind.KIND_PLUGIN and kind.current is False:
+        problems.append(Problem("old-revision", "objects of kubectl-kata are at revision %s, this plugin renders "
+                                "revision %d" % (kind.revision, installkind.CURRENT_REVISION),
+                                "`kubectl kata upgrade` re-renders them", WARNING))
     if pool_name and pool is None and openshift:
         problems.append(Problem("pool-missing", "MachineConfigPool %s does not exist" % pool_name,
                                 "check `oc get mcp`"))
@@ -271,6 +288,7 @@ def build_status(facts: dict, pool_name: Optional[str] = None) -> dict:
                          "nodeSelector": dict(rc_sel) if isinstance(rc_sel, dict) else None,
                          "matchesPool": matches_pool},
         "kataPods": _count_kata_pods(facts),
+        "install": {k: v for k, v in kind.to_dict().items() if k != "legacyObjects"},
         "problems": [p.to_dict() for p in problems],
     }
 

@@ -63,7 +63,7 @@ class FakeCluster:
                  worker_arches: list | None = None, converged: bool = False, openshift: bool = True,
                  operator: bool = False, kata_pods: int = 0, tls: bool = True, mco: bool = True,
                  token: str = DEFAULT_TOKEN, user: str = "kube:admin", node_names: str = "simple",
-                 bookmark_interval: float = 5.0):
+                 bookmark_interval: float = 5.0, legacy: str | None = None, olm: bool = False):
         self.ocp_version = ocp_version
         self.openshift = openshift
         self.tls = tls
@@ -71,13 +71,16 @@ class FakeCluster:
         self.store = ObjectStore()
         self.seeded = seed(self.store, ocp_version=ocp_version, masters=masters, workers=workers, arch=arch,
                            worker_arches=worker_arches, converged=converged, openshift=openshift,
-                           operator=operator, kata_pods=kata_pods, node_names=node_names)
+                           operator=operator, kata_pods=kata_pods, node_names=node_names, legacy=legacy,
+                           olm=olm)
         facts = ocp_facts(ocp_version)
         k8s = "v" + facts["kube_version"] if not openshift else facts["kubelet_version"]
         self._tls_files = _tls_material() if tls else None
         self.api = APIServer(self.store, token=token, user=user, openshift=openshift,
                              operator=operator and openshift, k8s_version=k8s,
                              tls_files=self._tls_files[:2] if tls else None, bookmark_interval=bookmark_interval)
+        self.api.legacy = legacy if openshift else None
+        self.api.olm = olm and operator and openshift
         self._want_mco = mco and openshift
         self.mco = None
         self.url: str | None = None

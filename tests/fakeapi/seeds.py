@@ -462,11 +462,112 @@ def _kata_pod(i, node, ns, base):
     }
 
 
+# ----------------------------------------------------------------------------------------- legacy kata-operator
+# The OCP 4.6/4.7 RPM-payload install (DOMAIN.md §5). Shapes from openshift/sandboxed-containers-operator
+# release-4.6 @ 3e884187 pkg/controller/kataconfig/openshift_reconciler.go (newMCForCR, processDaemonsetForCR,
+# setRuntimeClass, finalizer "finalizer.kataconfiguration.openshift.io") and release-4.7 (namespace
+# kata-operator-system, API v1, RuntimeClass "kata" with overhead 250m/160Mi); the dropin content is
+# samples/legacy-crio-50-kata.conf.osc-release-4.6.toml, the unit samples/legacy-kata-operator-node.capture-ocp4.5.txt.
+
+LEGACY_KATACONFIG = "example-kataconfig"
+LEGACY_FINALIZER = "finalizer.kataconfiguration.openshift.io"
+LEGACY_DROPIN = ('\n[crio.runtime]\n  manage_ns_lifecycle = true\n\n[crio.runtime.runtimes.kata]\n'
+                 '  runtime_path = "/usr/bin/containerd-shim-kata-v2"\n  runtime_type = "vm"\n'
+                 '  runtime_root = "/run/vc"\n  \n[crio.runtime.runtimes.runc]\n  runtime_path = ""\n'
+                 '  runtime_type = "oci"\n  runtime_root = "/run/runc"\n')
+LEGACY_UNIT = ("\n[Unit]\nDescription=Hacky service to enable kata-osbuilder-generate.service\n"
+               "ConditionPathExists=/usr/lib/systemd/system/kata-osbuilder-generate.service\n[Service]\n"
+               "Type=oneshot\nExecStart=/usr/libexec/kata-containers/osbuilder/kata-osbuilder.sh\n"
+               "ExecRestart=/usr/libexec/kata-containers/osbuilder/kata-osbuilder.sh\n[Install]\n"
+               "WantedBy=multi-user.target\n")
+
+
+def legacy_namespace(era: str) -> str:
+    return "kata-operator" if era == "4.6" else "kata-operator-system"
+
+
+def legacy_crio_dropin_mc(facts: dict, base, role: str = "worker") -> dict:
+    """MachineConfig 50-kata-crio-dropin (Ignition 2.2.0) as newMCForCR wrote it."""
+    mc = _mc("50-kata-crio-dropin", role, facts, base, generated=False, labels={"app": LEGACY_KATACONFIG})
+    mc["spec"]["config"] = {
+        "ignition": {"version": "2.2.0"},
+        "storage": {"files": [{"contents": {"source": "data:text/plain;charset=utf-8;base64,"
+                                            + base64.b64encode(LEGACY_DROPIN.encode()).decode()},
+                               "filesystem": "root", "mode": 420, "path": "/etc/crio/crio.conf.d/50-kata.conf"}]},
+        "systemd": {"units": [{"contents": LEGACY_UNIT, "enabled": True,
+                               "name": "kata-osbuilder-generate.service"}]}}
+    return mc
+
+
+def legacy_objects(era: str, base, worker_nodes: list) -> list:
+    """Cluster objects of a legacy install besides its MachineConfig (namespace, KataConfig, DaemonSet,
+    payload ConfigMap/Secret, RuntimeClass), in creation order."""
+    ns = legacy_namespace(era)
+    api = "kataconfiguration.openshift.io/" + ("v1alpha1" if era == "4.6" else "v1")
+    kc_uid = "00000000-1e6a-4cc0-0000-%012d" % (46 if era == "4.6" else 47)
+    owner = [{"apiVersion": api, "kind": "KataConfig", "name": LEGACY_KATACONFIG, "uid": kc_uid,
+              "controller": True, "blockOwnerDeletion": True}]
+    selector = {"node-role.kubernetes.io/worker": ""}
+    kc = {"apiVersion": api, "kind": "KataConfig",
+          "metadata": {"name": LEGACY_KATACONFIG, "uid": kc_uid, "creationTimestamp": ts(base, 60),
+                       "finalizers": [LEGACY_FINALIZER]},
+          "spec": {"kataConfigPoolSelector": {"matchLabels": dict(selector)}}}
+    ds_name = "kata-operator-daemon-install"
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": {"name": ds_name, "namespace": ns, "creationTimestamp": ts(base, 61),
+                       "ownerReferences": owner},
+          "spec": {"selector": {"matchLabels": {"name": ds_name}},
+                   "template": {"metadata": {"labels": {"name": ds_name}},
+                                "spec": {"serviceAccountName": "kata-operator", "nodeSelector": dict(selector),
+                                         "hostNetwork": True, "hostPID": True,
+                                         "containers": [{"name": "kata-install-pod",
+                                                         "image": "quay.io/isolatedcontainers/kata-operator-daemon:v1.0",
+                                                         "securityContext": {"privileged": True, "runAsUser": 0},
+                                                         "volumeMounts": [{"name": "hostroot", "mountPath": "/host"}]}],
+                                         "volumes": [{"name": "hostroot", "hostPath": {"path": "/"}}]}}},
+          "status": {"currentNumberScheduled": len(worker_nodes), "desiredNumberScheduled": len(worker_nodes),
+                     "numberMisscheduled": 0, "numberReady": len(worker_nodes)}}
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": {"name": "payload-config", "namespace": ns, "creationTimestamp": ts(base, 59)},
+          "data": {"daemonImage": "quay.io/isolatedcontainers/kata-operator-daemon:v1.0",
+                   "payloadImage": "quay.io/isolatedcontainers/kata-operator-payload:%s.0" % era}}
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": "payload-secret", "namespace": ns, "creationTimestamp": ts(base, 59)}}
+    rc_name = "kata-oc" if era == "4.6" else "kata"
+    rc = {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "handler": rc_name,
+          "metadata": {"name": rc_name, "creationTimestamp": ts(base, 90), "ownerReferences": owner},
+          "scheduling": {"nodeSelector": dict(selector)}}
+    if era != "4.6":
+        rc["overhead"] = {"podFixed": {"cpu": "250m", "memory": "160Mi"}}
+    return [_namespace(ns, base), cm, secret, kc, ds, rc]
+
+
+def osc_olm_objects(base, version: str = "1.7.0") -> list:
+    """Subscription + ClusterServiceVersion of an OLM-installed operator in its namespace (OSC docs' Subscription
+    `sandboxed-containers-operator`, channel stable, catalog redhat-operators; operators.coreos.com/v1alpha1)."""
+    ns = "openshift-sandboxed-containers-operator"
+    csv = "sandboxed-containers-operator.v%s" % version
+    return [
+        {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
+         "metadata": {"name": "sandboxed-containers-operator", "namespace": ns, "creationTimestamp": ts(base, 90)},
+         "spec": {"channel": "stable", "installPlanApproval": "Automatic", "name": "sandboxed-containers-operator",
+                  "source": "redhat-operators", "sourceNamespace": "openshift-marketplace", "startingCSV": csv},
+         "status": {"currentCSV": csv, "installedCSV": csv, "state": "AtLatestKnown"}},
+        {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
+         "metadata": {"name": csv, "namespace": ns, "creationTimestamp": ts(base, 91)},
+         "spec": {"displayName": "OpenShift sandboxed containers Operator", "version": version},
+         "status": {"phase": "Succeeded", "reason": "InstallSucceeded"}},
+    ]
+
+
 def seed(store: ObjectStore, *, ocp_version: str = "4.16.3", masters: int = 3, workers: int = 3,
          arch: str = "amd64", worker_arches: list | None = None, converged: bool = False, openshift: bool = True,
          operator: bool = False, kata_pods: int = 0, node_names: str = "simple",
-         age_minutes: float = 223) -> dict:
-    """Populate ``store`` and return facts about what was created (node names, rendered configs...)."""
+         age_minutes: float = 223, legacy: str | None = None, olm: bool = False) -> dict:
+    """Populate ``store`` and return facts about what was created (node names, rendered configs...).
+
+    ``legacy="4.6"|"4.7"`` adds a legacy kata-operator install (legacy_objects, legacy_crio_dropin_mc);
+    ``olm`` adds the operator's Subscription and ClusterServiceVersion (with ``operator``)."""
     facts = ocp_facts(ocp_version)
     base = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(
         minutes=age_minutes)
@@ -519,6 +620,8 @@ def seed(store: ObjectStore, *, ocp_version: str = "4.16.3", masters: int = 3, w
                                             "security": {"tls": {}}, "timeouts": {}, "version": "3.2.0"},
                                "passwd": {}, "storage": {}, "systemd": {}}},
                            generated=False, labels={"app": "example-kataconfig"}))
+        if legacy:
+            mcs.append(legacy_crio_dropin_mc(facts, base))
         for mc in mcs:
             created_mcs.append(add(mc))
         for pool in pools:
@@ -586,6 +689,12 @@ def seed(store: ObjectStore, *, ocp_version: str = "4.16.3", masters: int = 3, w
         add(rc)
     worker_nodes = [n["metadata"]["name"] for n in nodes
                     if "node-role.kubernetes.io/worker" in n["metadata"]["labels"]]
+    if legacy and openshift:
+        for obj in legacy_objects(legacy, base, worker_nodes):
+            add(obj)
+    if olm and operator and openshift:
+        for obj in osc_olm_objects(base):
+            add(obj)
     if kata_pods:
         add(_namespace("kata-workloads", base))
         for i in range(kata_pods):

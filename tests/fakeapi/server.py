@@ -72,6 +72,14 @@ MCO = [
 ]
 KATA = [Resource("kataconfiguration.openshift.io", "v1", "kataconfigs", "kataconfig", "KataConfig", False,
                  status=True, builtin=False)]
+# Served only when a test asks for them (APIServer.legacy / .olm), so discovery elsewhere stays as recorded.
+APPS = [Resource("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, ["ds"], status=True)]
+KATA_V1ALPHA1 = [Resource("kataconfiguration.openshift.io", "v1alpha1", "kataconfigs", "kataconfig", "KataConfig",
+                          False, status=True, builtin=False)]
+OLM = [Resource("operators.coreos.com", "v1alpha1", "subscriptions", "subscription", "Subscription", True,
+                ["sub", "subs"], status=True, builtin=False),
+       Resource("operators.coreos.com", "v1alpha1", "clusterserviceversions", "clusterserviceversion",
+                "ClusterServiceVersion", True, ["csv", "csvs"], status=True, builtin=False)]
 
 # printer columns of ClusterVersion (CRD config.openshift.io, openshift/api) -- not vendored as a file
 CLUSTERVERSION_COLUMNS = [
@@ -626,6 +634,9 @@ class APIServer:
         self.user = user
         self.openshift = openshift
         self.operator = operator
+        self.legacy: str | None = None   # "4.6": serve kataconfiguration.openshift.io/v1alpha1 (+ apps/v1)
+        self.olm = False                 # serve operators.coreos.com/v1alpha1 Subscriptions and CSVs
+        self.apps = False                # serve apps/v1 DaemonSets
         self.k8s_version = k8s_version
         self.tls_files = tls_files
         self.bookmark_interval = bookmark_interval
@@ -761,8 +772,14 @@ class APIServer:
         res = CORE + NODE_K8S
         if self.openshift:
             res = res + CONFIG_OPENSHIFT + MCO
-        if self.operator:
+        if (self.apps or self.legacy) and not any(r.kind == "DaemonSet" for r in self.extra_resources):
+            res = res + APPS
+        if self.operator or self.legacy == "4.7":
             res = res + KATA
+        if self.legacy == "4.6":
+            res = res + KATA_V1ALPHA1
+        if self.olm:
+            res = res + OLM
         return res + self.extra_resources
 
     def groups(self) -> dict:
@@ -779,7 +796,7 @@ class APIServer:
         return None
 
     def resource_for_kind(self, kind: str) -> Resource | None:
-        for r in CORE + NODE_K8S + CONFIG_OPENSHIFT + MCO + KATA + self.extra_resources:
+        for r in CORE + NODE_K8S + CONFIG_OPENSHIFT + MCO + KATA + self.extra_resources + APPS + OLM:
             if r.kind == kind:
                 return r
         return None
@@ -987,8 +1004,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return self._send_json(200, self._resource_list("", "v1"))
             if len(segs) == 2 and segs[0] == "apis" and segs[1] in api.groups():
                 return self._send_json(200, dict(self._group(segs[1]), kind="APIGroup", apiVersion="v1"))
-            if len(segs) == 3 and segs[0] == "apis" and segs[1] in api.groups() and segs[2] == "v1":
-                return self._send_json(200, self._resource_list(segs[1], "v1"))
+            if len(segs) == 3 and segs[0] == "apis" and segs[1] in api.groups() and \
+                    segs[2] in self._group_versions(segs[1]):
+                return self._send_json(200, self._resource_list(segs[1], segs[2]))
         if segs[:2] == ["api", "v1"]:
             group, version, rest = "", "v1", segs[2:]
         elif len(segs) >= 3 and segs[0] == "apis":
@@ -1042,9 +1060,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 "buildDate": "2024-06-25T19:23:00Z", "goVersion": "go1.21.11", "compiler": "gc",
                 "platform": "linux/amd64"}
 
+    def _group_versions(self, group):
+        return sorted({r.version for r in self.api.resources() if r.group == group}, key=lambda v: v != "v1")
+
     def _group(self, group):
-        gv = {"groupVersion": group + "/v1", "version": "v1"}
-        return {"name": group, "versions": [gv], "preferredVersion": gv}
+        gvs = [{"groupVersion": group + "/" + v, "version": v} for v in self._group_versions(group)]
+        return {"name": group, "versions": gvs, "preferredVersion": gvs[0]}
 
     def _resource_list(self, group, version):
         out = []

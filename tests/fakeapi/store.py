@@ -34,6 +34,9 @@ NAMESPACED_KINDS = {
     "MachineConfigPool": False,
     "ControllerConfig": False,
     "KataConfig": False,
+    "DaemonSet": True,
+    "Subscription": True,
+    "ClusterServiceVersion": True,
 }
 
 
