@@ -300,17 +300,18 @@ def test_bundle_and_output_never_contain_secrets(cluster, fake_oc, tmp_path):
 
 
 def test_each_node_is_parsed_once_even_with_the_consensus_fallback(cluster, fake_oc, monkeypatch):
-    # the consensus fallback and analyse() share the NodeFacts parsed in the probe workers
-    import kubectl_kata.services.doctor as service
+    # the consensus fallback and analyse() share the NodeFacts parsed in the probe workers (every parse
+    # of a node's raw outputs in doctor goes through kubectl_kata.doctor.model)
+    import kubectl_kata.doctor.model as model
 
     parsed = []
-    real = service.parse_node_facts
+    real = model.parse_node_facts
 
     def counting(raw):
         parsed.append(raw["uname-m"].stdout)
         return real(raw)
 
-    monkeypatch.setattr(service, "parse_node_facts", counting)
+    monkeypatch.setattr(model, "parse_node_facts", counting)
     res, doc = report(cluster, fake_oc, images={}, nodes={"worker-0": {"scenario": "version-skew"}})
     assert doc["expected"]["source"] == "consensus"
     assert problems(doc) == {("worker-0", "node.package-version", "error")}

@@ -12,9 +12,10 @@ import pytest
 from kubectl_kata.doctor import bundle as bundle_mod
 from kubectl_kata.doctor.checks_cluster import CLUSTER_CHECK_IDS, check_cluster
 from kubectl_kata.doctor.findings import Finding
-from kubectl_kata.doctor.report import build_report, render_table
-from kubectl_kata.services import doctor as doctor_service
-from kubectl_kata.services.doctor import redact_object
+from kubectl_kata.core.redact import redact_object
+from kubectl_kata.doctor.analysis import analyse
+from kubectl_kata.doctor.report import build_report
+from kubectl_kata.render.doctor_report import render_table
 from kubectl_kata.status import ExitStatus
 from tests.clirunner import run_cli
 from tests.fakeapi.seeds import seed
@@ -219,7 +220,7 @@ def test_bundle_writer_with_nodes_added_from_threads_equals_write_bundle(tmp_pat
     import threading
 
     col = bundle_mod.read_bundle(EXAMPLE)
-    doc = doctor_service.analyse(col)
+    doc = analyse(col)
     whole = bundle_mod.load_members(bundle_mod.write_bundle(str(tmp_path / "whole.tar.gz"), col, doc))
     writer = bundle_mod.BundleWriter(str(tmp_path / "streamed.tar.gz"))
     threads = [threading.Thread(target=writer.add_node, args=(n, r)) for n, r in sorted(col.probes.items())[:-1]]

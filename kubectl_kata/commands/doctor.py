@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ..options import _duration_callback, connection_options, output_option, verbosity_options
+from ..status import ExitStatus
 
 
 def _positive_duration(ctx, param, value):
@@ -49,9 +50,33 @@ def doctor(env, pool, nodes, selector, via, image, parallel, node_timeout, expec
     lack of permissions or tools), 130 interrupted (debug pods and the
     namespace are removed first).
     """
+    from ..render.doctor_progress import DoctorTerminalReporter
     from ..services.doctor import DoctorRequest, run_doctor
 
     req = DoctorRequest(pool=pool, nodes=list(nodes), selector=selector, via=via, image=image, parallel=parallel,
-                        node_timeout=node_timeout, expected=expected, output=output, bundle=bundle,
-                        from_path=from_path)
-    return run_doctor(env, conn, req)
+                        node_timeout=node_timeout, expected=expected, bundle=bundle, from_path=from_path)
+    result = run_doctor(env, conn, req, reporter=DoctorTerminalReporter(env))
+    if result.bundle:
+        env.err("support bundle written to %s" % result.bundle)
+    _print(env, result.report, output)
+    if result.interrupted:
+        done = result.report["interrupted"]
+        left = done["nodes"]
+        env.err("Interrupted: partial report, %d of %d node(s) finished%s. Debug pods and namespace removed.%s"
+                % (done["finished"], done["total"], ("; not finished: " + ", ".join(left)) if left else "",
+                   " No support bundle written." if result.bundle_dropped else ""))
+    elif result.status == ExitStatus.CLUSTER_ERROR:
+        env.err("error: no node could be probed (%s); the report above is incomplete"
+                % ", ".join(result.failed_reasons))
+    return result.status
+
+
+def _print(env, doc, output: str) -> None:
+    if output in ("json", "yaml"):
+        from ..render.output import render
+
+        env.out(render(doc, output))
+    else:
+        from ..render.doctor_report import render_table
+
+        env.out(render_table(doc, wide=output == "wide"))

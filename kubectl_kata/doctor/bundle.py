@@ -39,6 +39,8 @@ from typing import Any, Dict, Optional
 
 from kubectl_kata import __version__
 from kubectl_kata.core.nodefacts import RawResult
+from kubectl_kata.doctor.expected import Expectation, ExpectationError
+from kubectl_kata.doctor.model import Collected, ProbeRecord
 from kubectl_kata.errors import BundleError
 
 __all__ = ["write_bundle", "BundleWriter", "read_bundle", "load_members", "TOP", "LAYOUT_VERSION", "MAX_MEMBER_BYTES",
@@ -62,7 +64,7 @@ def _safe_part(part: str, what: str) -> str:
     return part
 
 
-def node_members(node: str, rec) -> Dict[str, bytes]:
+def node_members(node: str, rec: ProbeRecord) -> Dict[str, bytes]:
     """Relative path -> content of one node's files (``nodes/<node>/...``); names checked first."""
     _safe_part(node, "node name")
     for key in (rec.raw or {}):
@@ -81,7 +83,7 @@ def node_members(node: str, rec) -> Dict[str, bytes]:
     return files
 
 
-def _run_members(col, doc) -> Dict[str, bytes]:
+def _run_members(col: Collected, doc) -> Dict[str, bytes]:
     """The files that need the whole run: cluster facts, expectation, report and manifest."""
     nodes_manifest = {node: {"ok": rec.ok, "reason": rec.reason, "error": rec.error}
                       for node, rec in sorted(col.probes.items())}
@@ -98,7 +100,7 @@ def _run_members(col, doc) -> Dict[str, bytes]:
     }
 
 
-def bundle_members(col, doc) -> Dict[str, bytes]:
+def bundle_members(col: Collected, doc) -> Dict[str, bytes]:
     """Relative path -> content of every bundle file (without the top directory)."""
     files: Dict[str, bytes] = {}
     for node, rec in sorted(col.probes.items()):
@@ -149,7 +151,7 @@ class BundleWriter:
         ti.size, ti.mode, ti.mtime = len(data), 0o644, self._now
         self._tar.addfile(ti, io.BytesIO(data))
 
-    def add_node(self, node: str, rec) -> None:
+    def add_node(self, node: str, rec: ProbeRecord) -> None:
         files = node_members(node, rec)
         with self._lock:
             if self._closed or self._failed is not None or node in self._nodes:
@@ -162,7 +164,7 @@ class BundleWriter:
                 self._failed = exc
                 raise
 
-    def finish(self, col, doc) -> str:
+    def finish(self, col: Collected, doc) -> str:
         try:
             with self._lock:
                 if self._failed is not None:
@@ -198,7 +200,7 @@ class BundleWriter:
             pass
 
 
-def write_bundle(path: str, col, doc) -> str:
+def write_bundle(path: str, col: Collected, doc) -> str:
     """Write the bundle as ``.tar.gz`` (atomically: temp file then rename). Returns the path written."""
     return BundleWriter(path).finish(col, doc)
 
@@ -307,11 +309,8 @@ def _load_json(members: Dict[str, bytes], name: str) -> Any:
         raise BundleError("bundle file %s is not valid JSON" % name) from None
 
 
-def read_bundle(path: str):
-    """-> ``services.doctor.Collected`` rebuilt from the bundle."""
-    from kubectl_kata.doctor.expected import Expectation, ExpectationError
-    from kubectl_kata.services.doctor import Collected, ProbeRecord
-
+def read_bundle(path: str) -> Collected:
+    """The :class:`~kubectl_kata.doctor.model.Collected` a bundle holds, rebuilt for re-analysis."""
     members = load_members(path)
     manifest = _load_json(members, "manifest.json")
     if not isinstance(manifest, dict) or manifest.get("kind") != "DoctorBundle":

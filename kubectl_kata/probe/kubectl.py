@@ -27,12 +27,13 @@ import threading
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from kubectl_kata.probe.runner import (
+from kubectl_kata.probe.argv import command_as_run, kube_global_flags
+from kubectl_kata.probe.backend import (
     REASON_CANCELLED, REASON_CONTAINER_ERROR, REASON_IMAGE_PULL, REASON_POD_FAILED, REASON_SCHEDULING,
-    REASON_TIMEOUT, REASON_TOOL_MISSING, NodeProbeResult, ProbeBackend, ProcOutcome, build_result,
-    classify_kube_stderr, kube_global_flags, last_error_line, one_line, redact_argv, run_command,
-    stderr_tail,
+    REASON_TIMEOUT, REASON_TOOL_MISSING, NodeProbeResult, ProbeBackend,
 )
+from kubectl_kata.probe.classify import build_result, classify_kube_stderr, last_error_line, one_line, stderr_tail
+from kubectl_kata.probe.process import ProcOutcome, run_command
 from kubectl_kata.probe.script import DEFAULT_ITEM_TIMEOUT_S, build_script, new_nonce
 
 __all__ = ["KubectlDebugBackend"]
@@ -144,7 +145,7 @@ class KubectlDebugBackend(ProbeBackend):
         nonce = new_nonce()
         script = build_script(nonce, item_timeout_s=self.item_timeout_s)
         create_argv = self.create_command(node, script)
-        command = redact_argv(create_argv, script)
+        command = command_as_run(create_argv, script)
         pod: Optional[str] = None
         create_attempted = False
         notes: List[str] = []

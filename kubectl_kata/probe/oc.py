@@ -29,11 +29,13 @@ import threading
 import time
 from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
-from kubectl_kata.probe.runner import (
+from kubectl_kata.probe.argv import command_as_run, kube_global_flags
+from kubectl_kata.probe.backend import (
     REASON_CONTAINER_ERROR, REASON_IMAGE_PULL, REASON_NOT_ROOT, REASON_POD_FAILED, REASON_SCHEDULING,
-    NodeProbeResult, ProbeBackend, build_result, classify_kube_stderr, kube_global_flags, one_line,
-    redact_argv, run_command,
+    NodeProbeResult, ProbeBackend,
 )
+from kubectl_kata.probe.classify import build_result, classify_kube_stderr, one_line
+from kubectl_kata.probe.process import run_command
 from kubectl_kata.probe.script import DEFAULT_ITEM_TIMEOUT_S, build_script, new_nonce
 
 __all__ = ["OcDebugBackend", "diagnose_oc_stderr", "simple_name"]
@@ -164,5 +166,5 @@ class OcDebugBackend(ProbeBackend):
         if m:
             notes.append('oc could not delete its debug pod "%s" in namespace "%s"; the namespace '
                          "cleanup removes it" % (m.group(1), self.namespace))
-        return build_result(node, outcome, nonce=nonce, command=redact_argv(argv, script),
+        return build_result(node, outcome, nonce=nonce, command=command_as_run(argv, script),
                             diagnose=diagnose_oc_stderr, timeout_s=timeout_s, notes=notes)

@@ -1,0 +1,130 @@
+"""Doctor's analysis: what was collected -> findings -> the report document and the exit status. Pure.
+
+Cluster checks (:mod:`.checks_cluster`) and node checks (:mod:`.checks_node`) against the expected versions,
+plus the findings about the run itself: nodes that could not be probed, where the expected versions came from
+and whether the release has the extension for every architecture in scope.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from kubectl_kata.core.closure import installed_closure
+from kubectl_kata.core.constants import ANN_CURRENT_CONFIG
+from kubectl_kata.core.preflight import find
+from kubectl_kata.core.statusreport import rendered_includes_extension
+from kubectl_kata.doctor.checks_cluster import SUBJECT, check_cluster
+from kubectl_kata.doctor.checks_node import KATA_PACKAGE, NodeContext, check_node
+from kubectl_kata.doctor.findings import ERROR, INFO, OK, WARNING, Finding
+from kubectl_kata.doctor.model import Collected, ProbeRecord, parse_facts
+from kubectl_kata.doctor.report import PROBE_CHECK, build_report
+from kubectl_kata.status import ExitStatus
+
+__all__ = ["analyse", "exit_status_for", "probe_finding", "ENVIRONMENT_REASONS"]
+
+# probe failures that mean "doctor cannot work here", not "this node is broken"
+ENVIRONMENT_REASONS = ("forbidden", "unauthorized", "pod-security", "not-root", "tool-not-found",
+                       "cluster-unreachable")
+
+
+def _name(o: dict) -> str:
+    return ((o or {}).get("metadata") or {}).get("name") or ""
+
+
+_PROBE_HINTS = {
+    "not-ready": "check the node (`oc describe node {n}`); doctor probes it once it is Ready",
+    "timeout": "raise --node-timeout, or check `oc debug node/{n}` by hand (image pull, node load)",
+    "image-pull": "pass --image with a support-tools image from a registry the nodes can pull from",
+    "forbidden": "doctor needs cluster-admin (privileged debug pods on nodes)",
+    "pod-security": "the debug namespace must allow privileged pods",
+    "unauthorized": "log in again (`oc login`)",
+    "tool-not-found": "install oc (or pass --via kubectl)",
+}
+
+
+def probe_finding(rec: ProbeRecord) -> Finding:
+    """The ``node.probe`` finding of a node that could not be (fully) probed."""
+    sev = WARNING if rec.reason == "not-ready" else ERROR
+    hint = _PROBE_HINTS.get(rec.reason, "re-run with -v; check `oc debug node/{n} -- chroot /host true` works")
+    return Finding(PROBE_CHECK, sev, rec.node, "node could not be probed (%s): %s" % (rec.reason, rec.error or
+                                                                                     rec.reason),
+                   hint.format(n=rec.node), {"reason": rec.reason, "notes": list(rec.notes),
+                                             "partialItems": sorted(rec.raw) if rec.raw else []})
+
+
+def _node_context(facts, node_obj, version) -> NodeContext:
+    ann = ((node_obj or {}).get("metadata") or {}).get("annotations") or {}
+    current = ann.get(ANN_CURRENT_CONFIG)
+    rendered = find(facts.get("mcs") or [], current) if current else None
+    os_url = ((rendered or {}).get("spec") or {}).get("osImageURL") if rendered else None
+    requested = rendered_includes_extension(facts, None, current) if rendered else None
+    return NodeContext(release=version, os_image_url=os_url or None, extension_requested=requested)
+
+
+def analyse(col: Collected) -> Dict[str, Any]:
+    """The report document (see :mod:`kubectl_kata.doctor.report`) of what was collected. Pure."""
+    facts, scope, exp = col.facts, col.scope, col.expectation
+    version = facts.get("version")
+    by_name = {_name(n): n for n in facts.get("nodes") or []}
+    cluster_findings = check_cluster(facts, scope.get("pool"), scope.get("nodes") or [])
+    node_findings: Dict[str, List[Finding]] = {}
+    arch_nodes: Dict[str, List[str]] = {}
+    for node in scope.get("nodes") or []:
+        rec = col.probes.get(node)
+        fs: List[Finding] = []
+        if rec is None:
+            rec = ProbeRecord(node, False, "skipped", "not probed", None)
+        if not rec.ok:
+            fs.append(probe_finding(rec))
+        if rec.raw:
+            # facts parsed during the run are reused; otherwise (--from) parse without keeping them, so
+            # memory holds one node's facts at a time
+            nf = rec.facts if rec.facts is not None else parse_facts(rec.raw)
+            if nf.arch:
+                arch_nodes.setdefault(nf.arch, []).append(node)
+            names = ()
+            if not exp.closure_known and nf.installed(KATA_PACKAGE):
+                names = installed_closure(nf.package_index()).packages.keys()
+            expected = exp.for_node(nf.arch, names)
+            ctx = _node_context(facts, by_name.get(node), version)
+            fs.extend(check_node(node, nf, expected, ctx))
+        elif rec.ok:
+            fs.append(Finding(PROBE_CHECK, ERROR, node, "probe returned no data", "re-run doctor"))
+        node_findings[node] = fs
+    # where the expected versions came from, and whether the release has kata for each arch
+    detail = {"source": exp.source, "detail": exp.detail, "image": exp.image}
+    if exp.source == "consensus":
+        cluster_findings.append(Finding("cluster.expected-source", INFO, SUBJECT,
+                                        "expected versions from pool consensus (%s)" % exp.detail,
+                                        "pass --expected FILE to compare against the release", detail))
+    else:
+        cluster_findings.append(Finding("cluster.expected-source", OK, SUBJECT, "expected versions from %s: %s%s" % (
+            exp.source, exp.detail, (" " + exp.image) if exp.image else ""), "", detail))
+    if exp.source != "consensus":
+        for arch, nodes in sorted(arch_nodes.items()):
+            if arch in exp.missing or not exp.packages.get(arch):
+                why = exp.missing.get(arch) or "no expected packages for %s" % arch
+                cluster_findings.append(Finding(
+                    "cluster.extension-available", ERROR, SUBJECT, "%s (nodes: %s)" % (why, ", ".join(sorted(nodes))),
+                    "the sandboxed-containers extension cannot be installed on %s nodes of this release; run kata "
+                    "on a supported architecture" % arch, {"arch": arch, "nodes": sorted(nodes)}))
+            else:
+                cluster_findings.append(Finding(
+                    "cluster.extension-available", OK, SUBJECT, "extensions repo has %s for %s"
+                    % (exp.packages[arch].get(KATA_PACKAGE), arch), "", {"arch": arch}))
+    doc = build_report(cluster_findings=cluster_findings, node_findings=node_findings, scope=scope,
+                       version=version, expected=exp.to_dict())
+    if col.interrupted is not None:
+        nodes = scope.get("nodes") or []
+        doc["interrupted"] = {"nodes": sorted(col.interrupted),
+                              "finished": len([n for n in nodes if n not in set(col.interrupted)]),
+                              "total": len(nodes)}
+    return doc
+
+
+def exit_status_for(col: Collected, doc: Dict[str, Any]) -> int:
+    """0 healthy, 1 problems found (also when some nodes were unreachable: those are reported), 3 when no node
+    at all could be probed for a reason that is about doctor's access (forbidden, not logged in, no oc...)."""
+    probed = [r for r in col.probes.values() if r.reason != "not-ready"]
+    if probed and all((not r.ok) and r.reason in ENVIRONMENT_REASONS for r in probed):
+        return ExitStatus.CLUSTER_ERROR
+    return ExitStatus.SUCCESS if doc["healthy"] else ExitStatus.PROBLEMS_FOUND

@@ -1,0 +1,246 @@
+"""Doctor's collection: cluster facts -> scope -> a temporary namespace -> one probe per node -> expectation.
+
+API requests do not grow with the number of nodes: list calls (nodes, pools, MachineConfigs, RuntimeClasses,
+KataConfigs), two GETs (osimageurl ConfigMap, pull secret) and the namespace create/delete; the node probes go
+through ``oc``/``kubectl``. Probe progress and the warnings of a run go to the injected
+:class:`~kubectl_kata.services.reporting.Reporter`.
+"""
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import string
+from typing import Any, Callable, Dict, List, Optional
+
+from ...core.nodefacts import NodeFacts
+from ...core.preflight import find
+from ...core.redact import redact_facts
+from ...core.selectors import matches, parse_selector_string
+from ...core.statusreport import detect_pool
+from ...doctor.checks_cluster import node_ready, pool_nodes
+from ...doctor.expected import Expectation
+from ...doctor.model import Collected, ProbeRecord, parse_facts
+from ...errors import ClusterError, KataError, UsageProblem
+from ...probe.argv import conn_global_flags
+from ...probe.backend import REASON_CANCELLED, REASON_NOT_READY, ProbeBackend
+from ...probe.fanout import ProbesInterrupted, run_probes
+from ...probe.process import run_command
+from ...status import ExitStatus
+from ..reporting import Reporter
+from .expectation import choose_expectation, interrupted_expectation
+from .request import DoctorRequest
+
+__all__ = ["collect", "resolve_scope", "DoctorCannotRun", "DoctorInterrupted", "NAMESPACE_PREFIX",
+           "OSIMAGEURL_CM"]
+
+NAMESPACE_PREFIX = "kata-doctor-"
+OSIMAGEURL_CM = ("machine-config-osimageurl", "openshift-machine-config-operator")
+
+
+class DoctorCannotRun(KataError):
+    exit_status = ExitStatus.CLUSTER_ERROR
+
+
+class DoctorInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``collect`` once the debug pods and the namespace are gone; ``collected`` holds what
+    finished (``interrupted`` lists the rest) for a partial report. Still a KeyboardInterrupt (exit 130)."""
+
+    def __init__(self, collected: Collected) -> None:
+        super().__init__("interrupted")
+        self.collected = collected
+
+
+def _name(o: dict) -> str:
+    return ((o or {}).get("metadata") or {}).get("name") or ""
+
+
+def resolve_scope(facts: Dict[str, Any], req: DoctorRequest) -> Dict[str, Any]:
+    """``{pool, nodes, selector}``: the nodes to diagnose, from --node, --selector or the pool."""
+    nodes = {_name(n): n for n in facts.get("nodes") or []}
+    pool = req.pool or detect_pool(facts)
+    if req.pool and find(facts.get("pools") or [], req.pool) is None:
+        raise UsageProblem("MachineConfigPool %s not found" % req.pool, hint="`oc get mcp` lists the pools")
+    if req.nodes:
+        unknown = [n for n in req.nodes if n not in nodes]
+        if unknown:
+            raise UsageProblem("node(s) not found: %s" % ", ".join(unknown))
+        names = sorted(set(req.nodes))
+    elif req.selector:
+        sel = parse_selector_string(req.selector)
+        names = sorted(n for n, obj in nodes.items() if matches(sel, ((obj.get("metadata") or {}).get("labels"))))
+        if not names:
+            raise UsageProblem("--selector %s matches no node" % req.selector)
+    else:
+        if not pool:
+            raise UsageProblem("no pool to diagnose (no MachineConfigPool found); pass --pool or --node")
+        names = pool_nodes(facts, pool)
+    return {"pool": pool, "nodes": names, "selector": req.selector}
+
+
+def _which(tool: str, environ: Dict[str, str]) -> Optional[str]:
+    return shutil.which(tool, path=environ.get("PATH", os.defpath))
+
+
+def _namespace_object(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name,
+                         "labels": {"pod-security.kubernetes.io/enforce": "privileged",
+                                    "pod-security.kubernetes.io/audit": "privileged",
+                                    "pod-security.kubernetes.io/warn": "privileged",
+                                    "security.openshift.io/scc.podSecurityLabelSync": "false",
+                                    "app.kubernetes.io/managed-by": "kubectl-kata"},
+                         "annotations": {"openshift.io/node-selector": "",
+                                         "openshift.io/description": "kubectl kata doctor debug pods (temporary)"}}}
+
+
+def _default_image(version: Optional[str]) -> str:
+    from ...core.support import parse_ocp_version
+
+    try:
+        old = tuple(parse_ocp_version(version)[:2]) <= (4, 15) if version else False
+    except ValueError:
+        old = False
+    return "registry.redhat.io/rhel8/support-tools" if old else "registry.redhat.io/rhel9/support-tools"
+
+
+def _record(res, facts: Optional[NodeFacts] = None) -> ProbeRecord:
+    return ProbeRecord(node=res.node, ok=res.ok, reason=res.reason, error=res.error, raw=res.raw,
+                       notes=list(res.notes), stderr_tail=res.stderr_tail, command=list(res.command),
+                       duration_s=round(float(res.duration_s), 3), facts=facts if res.raw else None)
+
+
+def _recording_backend(inner: ProbeBackend, sink: Dict[str, ProbeRecord],
+                       on_node: Optional[Callable[[str, ProbeRecord], None]]) -> ProbeBackend:
+    """Wrap a probe backend so each node's result becomes its :class:`ProbeRecord` in the worker thread
+    as soon as it arrives: the raw output is parsed (and handed to ``on_node``, e.g. the bundle writer)
+    while the other nodes are still being collected, instead of adding to the end of the run."""
+
+    class _RecordAsYouGo(ProbeBackend):
+        name = inner.name
+
+        def probe(self, node, *, timeout_s, cancel_event, grace_s):
+            res = inner.probe(node, timeout_s=timeout_s, cancel_event=cancel_event, grace_s=grace_s)
+            facts = None
+            if res.raw:
+                try:
+                    facts = parse_facts(res.raw)   # bad input -> facts.errors, not an exception
+                except Exception:  # noqa: BLE001 - analyse() parses again and reports it; the probe result stays
+                    facts = None
+            rec = _record(res, facts)
+            sink[node] = rec
+            if on_node is not None:
+                try:
+                    on_node(node, rec)
+                except Exception:  # noqa: BLE001 - e.g. the bundle writer fails: it reports that at the end
+                    pass
+            return res
+
+    return _RecordAsYouGo()
+
+
+def _backend(via: str, tool_path: str, namespace: Optional[str], req: DoctorRequest, facts, conn,
+             environ: Dict[str, str]) -> ProbeBackend:
+    if via == "oc":
+        from ...probe.oc import OcDebugBackend
+
+        return OcDebugBackend(namespace or "unused", oc_path=tool_path, image=req.image,
+                              kubeconfig=conn.kubeconfig, context=conn.context, cluster=conn.cluster,
+                              user=conn.user, as_user=conn.as_user, as_groups=conn.as_groups, env=environ)
+    from ...probe.kubectl import KubectlDebugBackend
+
+    return KubectlDebugBackend(namespace or "unused", req.image or _default_image(facts.get("version")),
+                               kubectl_path=tool_path, kubeconfig=conn.kubeconfig,
+                               context=conn.context, cluster=conn.cluster, user=conn.user,
+                               as_user=conn.as_user, as_groups=conn.as_groups, env=environ)
+
+
+def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
+            on_node: Optional[Callable[[str, ProbeRecord], None]] = None) -> Collected:
+    """Talk to the cluster and the nodes. ``on_node(node, record)`` is called from the probe workers as each
+    node finishes (the bundle writer streams the node's files then). Raises :class:`DoctorInterrupted` on
+    Ctrl-C once the debug pods and the namespace are gone."""
+    from ..cluster_facts import gather, open_cluster, require_openshift
+
+    reporter = reporter if reporter is not None else Reporter()
+    cluster = open_cluster(conn, env)
+    facts = gather(cluster, with_pods=False)
+    require_openshift(facts)
+    facts["osimageurl"] = cluster.get("ConfigMap", OSIMAGEURL_CM[0], OSIMAGEURL_CM[1])
+    facts = redact_facts(facts)
+    scope = resolve_scope(facts, req)
+    by_name = {_name(n): n for n in facts.get("nodes") or []}
+    skip = {n: REASON_NOT_READY for n in scope["nodes"] if node_ready(by_name.get(n, {})) is not True}
+
+    via = req.via
+    oc_path = _which("oc", env.environ)
+    if via is None:
+        via = "oc" if oc_path else "kubectl"
+    tool_path = oc_path if via == "oc" else _which("kubectl", env.environ)
+    if tool_path is None:
+        raise DoctorCannotRun("%s is not on PATH; doctor probes nodes with `%s debug node/...`" % (via, via),
+                              hint="install oc (or kubectl and pass --via kubectl)")
+    # the same cluster/identity as the API calls: --kubeconfig/--context/--cluster/--user/--as/--as-group
+    global_flags = conn_global_flags(conn)
+
+    commands: List[List[str]] = []
+    records: Dict[str, ProbeRecord] = {}
+    interrupted: Optional[List[str]] = None
+    to_probe = [n for n in scope["nodes"]]
+    namespace = None
+    if any(n not in skip for n in to_probe):
+        namespace = NAMESPACE_PREFIX + "".join(random.choice(string.ascii_lowercase + string.digits)
+                                               for _ in range(5))
+        try:
+            cluster.create(_namespace_object(namespace))
+        except ClusterError as exc:
+            raise DoctorCannotRun("cannot create the debug namespace %s: %s" % (namespace, exc.message),
+                                  hint=exc.hint) from None
+        commands.append(["(API) create namespace " + namespace])
+
+    def progress(done: int, running: int, failed: int, total: int) -> None:
+        reporter.probes(done, running, failed, total, via)
+
+    try:
+        backend = _backend(via, tool_path, namespace, req, facts, conn, env.environ)
+        made: Dict[str, ProbeRecord] = {}
+        try:
+            results = run_probes(to_probe, _recording_backend(backend, made, on_node), parallel=req.parallel,
+                                 per_node_timeout=req.node_timeout, on_progress=progress, skip=skip, grace_s=5.0)
+        except ProbesInterrupted as exc:
+            reporter.probes_finished()
+            results = exc.results
+            # stopped mid-probe or never started; the nodes that finished (even with an error) are reported
+            interrupted = [r.node for r in results if r.reason == REASON_CANCELLED]
+        reporter.probes_finished()
+        for res in results:
+            rec = made.get(res.node)
+            records[res.node] = rec if rec is not None and rec.node == res.node else _record(res)
+            if res.command:
+                commands.append(list(res.command))
+    finally:
+        if namespace:
+            try:
+                cluster.delete("Namespace", namespace)
+                commands.append(["(API) delete namespace " + namespace])
+            except ClusterError as exc:
+                reporter.warning("could not delete namespace %s: %s; delete it with `oc delete namespace %s`"
+                                 % (namespace, exc.message, namespace))
+
+    expectation: Expectation
+    if interrupted is None:
+        try:
+            expectation = choose_expectation(env, cluster, req, facts, scope, records, oc_path, global_flags,
+                                             run_command)
+        except KeyboardInterrupt:   # Ctrl-C while reading the release: every node is in, compare with the pool
+            interrupted = []
+            expectation = interrupted_expectation(req, records, "interrupted while reading the release's "
+                                                                "expected versions")
+    else:
+        expectation = interrupted_expectation(req, records, "interrupted before every node was probed")
+    commands.extend(expectation.commands)
+    col = Collected(facts=facts, scope=scope, probes=records, expectation=expectation, via=via, commands=commands,
+                    interrupted=interrupted)
+    if interrupted is not None:
+        raise DoctorInterrupted(col)
+    return col
