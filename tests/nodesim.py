@@ -432,9 +432,29 @@ def _ok(text) -> RawResult:
     return RawResult(text if isinstance(text, bytes) else text.encode(), b"", 0)
 
 
+def render_db_list(deployments: List[dict], base_pkgs: List[SimPkg]) -> bytes:
+    """``rpm-ostree db list <base-checksum>...``: per commit an ``ostree commit: <rev> (<checksum>)`` header and one
+    indented NEVRA per package (rpm-ostree ``src/app/rpmostree-db-builtin-list.cxx``)."""
+    out = []
+    for cs in sorted({d["base-checksum"] for d in deployments if d.get("base-checksum")}):
+        out.append("ostree commit: %s (%s)\n" % (cs, cs))
+        out.extend(" %s\n" % p.nevra for p in sorted(base_pkgs, key=lambda p: p.name))
+    return "".join(out).encode()
+
+
 def make_node_raw(scenario: str = "healthy", *, node: str = "worker-0", arch: str = "x86_64",
-                  release: str = "4.16") -> Dict[str, RawResult]:
-    """The ``raw`` dict the probe returns for one node in ``scenario`` (see SCENARIOS)."""
+                  release: str = "4.16", base: bool = True, glibc: Optional[Tuple[str, str]] = None,
+                  kernel_type: str = "default", virtiofsd_alt: bool = False,
+                  local_rpm: Optional[str] = None) -> Dict[str, RawResult]:
+    """The ``raw`` dict the probe returns for one node in ``scenario`` (see SCENARIOS).
+
+    Variants: ``base=False`` -- the base-image package list could not be read (no ``rpm-ostree db list``, no
+    meta.json); ``glibc=(version, release)`` -- the node booted a newer base image (mid OS update);
+    ``kernel_type`` ``realtime`` / ``64k-pages`` -- the MCO's kernel switch (``rpm-ostree override remove kernel
+    kernel-core ... --install kernel-rt-core ...``, MCO ``pkg/daemon/update.go``; DOMAIN 12.1);
+    ``virtiofsd_alt`` -- ``(virtiofsd or qemu-virtiofsd)`` met by ``qemu-virtiofsd``;
+    ``local_rpm=<name>`` -- that layered package was swapped by hand for an older local RPM (``rpm-ostree install
+    ./<nevra>.rpm``), so the booted deployment lists it in ``requested-local-packages``."""
     if scenario not in SCENARIOS:
         raise ValueError("unknown scenario %r (known: %s)" % (scenario, ", ".join(SCENARIOS)))
     r = RELEASES.get(release)
@@ -456,12 +476,57 @@ def make_node_raw(scenario: str = "healthy", *, node: str = "worker-0", arch: st
                      SimPkg("kata-osbuilder", 0, "1.11.3", "1.el8", arch, requires=[("/bin/sh", "", "")],
                             in_repo=False)]
 
+    base_pkgs = [p for p in pkgs if not p.in_repo and p.name not in ("kata-runtime", "kata-osbuilder")]
+    if glibc is not None:
+        pkgs = [SimPkg(p.name, p.epoch, glibc[0], glibc[1], p.arch, requires=p.requires,
+                       provides=p.provides[2 if p.arch != "noarch" else 1:], files=p.files, in_repo=False)
+                if p.name == "glibc" else p for p in pkgs]
+        base_pkgs = [p for p in pkgs if not p.in_repo and p.name not in ("kata-runtime", "kata-osbuilder")]
+    removals: List[str] = []
+    if kernel_type != "default":
+        variant = {"realtime": "rt", "64k-pages": "64k"}[kernel_type]
+        kernel_v, kernel_r = r["kernel"].split("-", 1)
+        kr = kernel_r + (".rt" if variant == "rt" else "")
+        removed = [p for p in pkgs if p.name in ("kernel", "kernel-core")]
+        removals = [p.name for p in removed] + ["kernel-modules", "kernel-modules-extra"]
+        pkgs = [p for p in pkgs if p not in removed]
+        kevr = "%s-%s" % (kernel_v, kr)
+        added = [SimPkg("kernel-%s-core" % variant, 0, kernel_v, kr, arch, requires=[("/bin/sh", "", "")],
+                        provides=[("kernel", "=", kevr)], in_repo=False),
+                 SimPkg("kernel-%s-modules" % variant, 0, kernel_v, kr, arch,
+                        requires=[("kernel-%s-core" % variant, "=", kevr)], in_repo=False),
+                 SimPkg("kernel-%s-modules-extra" % variant, 0, kernel_v, kr, arch,
+                        requires=[("kernel-%s-modules" % variant, "=", kevr)], in_repo=False)]
+        if variant == "rt":
+            added.append(SimPkg("kernel-rt-kvm", 0, kernel_v, kr, arch,
+                                requires=[("kernel-rt-core", "=", kevr)], in_repo=False))
+        pkgs += added
+        requested = requested + [p.name for p in added]
+        kver = "%s-%s.%s" % (kernel_v, kr, arch)
+    if local_rpm:
+        pkgs = [SimPkg(p.name, p.epoch, p.version, "1.el9", p.arch, requires=p.requires,
+                       provides=p.provides[2 if p.arch != "noarch" else 1:], files=p.files, in_repo=p.in_repo)
+                if p.name == local_rpm else p for p in pkgs]
+    if virtiofsd_alt:
+        vf = [p for p in pkgs if p.name == "virtiofsd"][0]
+        pkgs = [p for p in pkgs if p.name != "virtiofsd"] + [
+            SimPkg("qemu-virtiofsd", 17, "8.2.0", "11.el9_4", arch, requires=vf.requires,
+                   provides=[("virtiofsd", "=", "17:8.2.0-11.el9_4")], files=["/usr/libexec/virtiofsd"],
+                   in_repo=False)]
+
     deployments = []
     if scenario == "staged-pending":
         deployments.append(_deployment(release, arch, booted=False, staged=True, generation=1, requested=requested))
     deployments.append(_deployment(release, arch, booted=True, staged=False, generation=0, requested=requested))
     if scenario == "healthy":   # rollback deployment from before the extension was enabled
         deployments.append(_deployment(release, arch, booted=False, staged=False, generation=0, requested=[]))
+    booted = [d for d in deployments if d["booted"]][0]
+    if removals:
+        booted["requested-base-removals"] = list(removals)
+        booted["base-removals"] = [[p.nevra, p.name, p.epoch, p.version, p.release, p.arch]
+                                   for p in base_pkgs if p.name in removals]
+    if local_rpm:
+        booted["requested-local-packages"] = [p.nevra for p in pkgs if p.name == local_rpm]
 
     other_qemu = "/usr/libexec/qemu-kvm" if qemu_binary(release).endswith("kiwi") else "/usr/libexec/qemu-kiwi"
     present = set(PROBED_PATHS) - {"/usr/bin/qemu-system-x86_64", other_qemu,
@@ -522,6 +587,11 @@ def make_node_raw(scenario: str = "healthy", *, node: str = "worker-0", arch: st
                               "ActiveState=inactive\nSubState=dead\nResult=success\nUnitFileState=\n"),
         "osbuilder-images": _ok(images) if kata_installed else
         RawResult(b"", b"find: '/var/cache/kata-containers': No such file or directory\n", 1),
+        "base-rpmdb": (_ok(render_db_list(deployments, base_pkgs))
+                       if any(d.get("base-checksum") for d in deployments) else
+                       RawResult(b"", b"kata-doctor: no layered deployment (no base-checksum)\n", 3)) if base else
+        RawResult(b"", b"error: Could not connect to rpm-ostreed: timed out\n", 1),
+        "base-meta": RawResult(b"", b"cat: /usr/share/openshift/base/meta.json: No such file or directory\n", 1),
     }
     return raw
 

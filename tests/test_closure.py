@@ -190,6 +190,14 @@ def test_expected_closure_prefers_newest_build(tmp_path):
     old.release = "7.el9_4"
     c = expected_closure(pkgs + [old], "x86_64")
     assert str(c.packages["qemu-kvm-core"].nevra) == "qemu-kvm-core-17:8.2.0-11.el9_4.x86_64"
+    # the older build listed first: keeping whichever build came first must fail here
+    c = expected_closure([old] + pkgs, "x86_64")
+    assert str(c.packages["qemu-kvm-core"].nevra) == "qemu-kvm-core-17:8.2.0-11.el9_4.x86_64"
+    # and a newer build listed last wins over the one listed first
+    newer = copy.copy(older)
+    newer.release = "12.el9_4"
+    c = expected_closure(pkgs + [newer], "x86_64")
+    assert str(c.packages["qemu-kvm-core"].nevra) == "qemu-kvm-core-17:8.2.0-12.el9_4.x86_64"
 
 
 def test_compute_closure_repo_mode_if_condition_uses_selected(tmp_path):

@@ -282,6 +282,9 @@ class Closure:
     base_reached: Set[str] = field(default_factory=set)          # base package names reached (not traversed)
     unsatisfied: List[Unsatisfied] = field(default_factory=list)
     missing_roots: List[str] = field(default_factory=list)
+    # rich ``or`` requirements met by another alternative: alternative name -> names of what satisfied it
+    # (``(virtiofsd or qemu-virtiofsd)`` met by qemu-virtiofsd -> {"virtiofsd": ["qemu-virtiofsd"]})
+    alternatives: Dict[str, List[str]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -294,7 +297,8 @@ class Closure:
         return {"packages": {n: str(p.nevra) for n, p in self.packages.items()},
                 "base_reached": sorted(self.base_reached),
                 "unsatisfied": [u.to_dict() for u in self.unsatisfied],
-                "missing_roots": list(self.missing_roots)}
+                "missing_roots": list(self.missing_roots),
+                "alternatives": {k: list(v) for k, v in sorted(self.alternatives.items())}}
 
 
 class _Resolver:
@@ -303,6 +307,13 @@ class _Resolver:
         self.base = base or set()
         self.installed_mode = installed_mode
         self.selected: Dict[str, Pkg] = {}
+        self.alternatives: Dict[str, List[str]] = {}
+
+    def _note_alternatives(self, node: BoolOp, chosen: List[Pkg]) -> None:
+        names = sorted({p.name for p in chosen})
+        for arg in node.args:
+            if isinstance(arg, Simple) and arg.dep.name not in names:
+                self.alternatives.setdefault(arg.dep.name, names)
 
     def best(self, candidates: List[Pkg], dep_name: str) -> Optional[Pkg]:
         if not candidates:
@@ -378,9 +389,11 @@ class _Resolver:
             results = [self.eval(arg, dep_name) for arg in node.args]
             for ok, p in results:
                 if ok and all(self.selected.get(x.name) == x or x.name in self.base for x in p):
+                    self._note_alternatives(node, p)
                     return True, p
             for ok, p in results:
                 if ok:
+                    self._note_alternatives(node, p)
                     return True, p
             return False, []
         ok = self.present(node.cond)
@@ -453,6 +466,7 @@ def compute_closure(index: PackageIndex, roots: Sequence[str] = ("kata-container
         ok, _ = res.eval(node, dep.name)
         if not ok:
             closure.unsatisfied.append(Unsatisfied(str(pkg.nevra), str(dep), unresolved_reason))
+    closure.alternatives = {k: v for k, v in res.alternatives.items() if k not in closure.packages}
     return closure
 
 

@@ -10,11 +10,18 @@ and never raise. Keys whose rc is data rather than failure:
 - ``kata-runtime-version``, ``shim-version``, ``kata-monitor-version``, ``kata-env``: a failing
   binary is a doctor finding (``binary_errors``), not a collection error
 - ``osbuilder-images``: ``find`` exits 1 when the directory does not exist
+- ``base-rpmdb`` / ``base-meta`` (optional: probes and bundles made before they existed lack them): the
+  base OS image's package names (``rpm-ostree db list <base-checksum>`` of the booted deployment, or
+  ``/usr/share/openshift/base/meta.json`` ``rpmdb.pkglist``); when neither is usable and the booted
+  deployment is layered, ``NodeFacts.base_packages`` stays ``None`` (unknown) and
+  ``base_unknown_reason`` says why. A booted deployment without ``base-checksum`` is not layered: every
+  installed package is base.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
+import json
+from typing import Any, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple
 
 from kubectl_kata.core.closure import PackageIndex
 from kubectl_kata.core.parse.errors import ParseError
@@ -29,7 +36,8 @@ from kubectl_kata.core.parse.rpmdb import (Dep, VerifyResult, parse_deps, parse_
                                            parse_rpm_qa, parse_rpm_verify)
 from kubectl_kata.core.rpm import NEVRA
 
-__all__ = ["RawResult", "NodeFacts", "parse_node_facts", "KEYS", "PROBED_PATHS"]
+__all__ = ["RawResult", "NodeFacts", "parse_node_facts", "KEYS", "OPTIONAL_KEYS", "PROBED_PATHS",
+           "parse_db_list", "parse_base_meta"]
 
 
 class RawResult(NamedTuple):
@@ -42,7 +50,10 @@ KEYS = (
     "os-release", "uname-r", "uname-m", "rpm-ostree-status", "rpm-qa", "rpm-provides", "rpm-requires",
     "rpm-file-provides", "rpm-V", "kata-runtime-version", "shim-version", "kata-monitor-version", "kata-env",
     "paths", "crio-50-kata", "crio-50-kata.conf", "cpu-flags", "osbuilder-unit", "osbuilder-images",
+    "base-rpmdb", "base-meta",
 )
+# keys added after the first release of the probe: their absence is not a collection problem
+OPTIONAL_KEYS = ("base-rpmdb", "base-meta")
 
 PROBED_PATHS = (
     "/usr/bin/containerd-shim-kata-v2", "/usr/bin/kata-runtime", "/usr/bin/kata-monitor",
@@ -81,6 +92,9 @@ class NodeFacts:
     osbuilder_images: Optional[List[str]] = None
     errors: Dict[str, str] = field(default_factory=dict)        # collection/parse problems per raw key
     warnings: List[str] = field(default_factory=list)           # skipped lines etc.
+    base_packages: Optional[FrozenSet[str]] = None              # base OS package names (None = unknown)
+    base_source: str = ""                                        # where base_packages came from
+    base_unknown_reason: str = ""                                # why base_packages is None
 
     # -- helpers used by the checks
     def installed(self, name: str) -> List[NEVRA]:
@@ -123,6 +137,9 @@ class NodeFacts:
             "osbuilder_images": None if self.osbuilder_images is None else list(self.osbuilder_images),
             "errors": dict(self.errors),
             "warnings": list(self.warnings),
+            "base_packages": None if self.base_packages is None else sorted(self.base_packages),
+            "base_source": self.base_source,
+            "base_unknown_reason": self.base_unknown_reason,
         }
 
 
@@ -240,4 +257,89 @@ def parse_node_facts(raw: Mapping[str, Any]) -> NodeFacts:
     facts.osbuilder_unit = parse("osbuilder-unit", parse_systemctl_show, get("osbuilder-unit"))
     res = get("osbuilder-images", ok_rcs=(0, 1))
     facts.osbuilder_images = parse("osbuilder-images", parse_find_list, res)
+    _base_set(facts, raw)
     return facts
+
+
+_HEX = set("0123456789abcdef")
+
+
+def parse_db_list(data: bytes) -> Dict[str, List[str]]:
+    """``rpm-ostree db list REV...`` -> {commit checksum: [package names]}.
+
+    A line that does not start with whitespace opens the section of the first 64-hex word in it
+    (``ostree commit: <rev> (<checksum>)``); indented lines are package NEVRAs of that section.
+    """
+    out: Dict[str, List[str]] = {}
+    cur: Optional[List[str]] = None
+    for line in data.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            continue
+        if not line[:1].isspace():
+            cur = None
+            for word in line.replace("(", " ").replace(")", " ").split():
+                if len(word) == 64 and set(word) <= _HEX:
+                    cur = out.setdefault(word, [])
+                    break
+            continue
+        if cur is None:
+            continue
+        try:
+            cur.append(NEVRA.parse(line.strip()).name)
+        except ParseError:
+            continue
+    return out
+
+
+def parse_base_meta(data: bytes) -> List[str]:
+    """``/usr/share/openshift/base/meta.json`` -> base package names (``rpmdb.pkglist`` rows ``[name, e, v, r, a]``)."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ParseError("base meta.json is not JSON") from None
+    rows = doc.get("rpmdb.pkglist") if isinstance(doc, dict) else None
+    if not isinstance(rows, list) or not rows:
+        raise ParseError("base meta.json has no rpmdb.pkglist")
+    names = [r[0] for r in rows if isinstance(r, list) and r and isinstance(r[0], str)]
+    if not names:
+        raise ParseError("base meta.json rpmdb.pkglist holds no [name, epoch, version, release, arch] rows")
+    return names
+
+
+def _base_set(facts: NodeFacts, raw: Mapping[str, Any]) -> None:
+    rs = facts.rpm_ostree
+    booted = rs.booted if rs is not None else None
+    if booted is None:
+        facts.base_unknown_reason = "no booted deployment in rpm-ostree status"
+        return
+    if not booted.base_checksum:
+        if facts.packages is not None:   # not layered: everything installed is the base image
+            facts.base_packages = frozenset(p.name for p in facts.packages)
+            facts.base_source = "booted deployment is not layered"
+        else:
+            facts.base_unknown_reason = "rpm -qa not collected"
+        return
+    why = []
+    res = _coerce(raw.get("base-rpmdb")) if "base-rpmdb" in raw else None
+    if res is None:
+        why.append("rpm-ostree db list not collected")
+    elif res.rc != 0:
+        why.append("rpm-ostree db list failed (exit status %d%s)" % (res.rc, _stderr_hint(res)))
+    else:
+        names = parse_db_list(res.stdout).get(booted.base_checksum)
+        if names:
+            facts.base_packages = frozenset(names)
+            facts.base_source = "rpm-ostree db list %s" % booted.base_checksum[:12]
+            return
+        why.append("rpm-ostree db list has no package list for base commit %s" % booted.base_checksum[:12])
+    res = _coerce(raw.get("base-meta")) if "base-meta" in raw else None
+    if res is not None and res.rc == 0:
+        try:
+            facts.base_packages = frozenset(parse_base_meta(res.stdout))
+            facts.base_source = "/usr/share/openshift/base/meta.json"
+            return
+        except ParseError as exc:
+            why.append(str(exc))
+    else:
+        why.append("no /usr/share/openshift/base/meta.json")
+    facts.base_unknown_reason = "; ".join(why)

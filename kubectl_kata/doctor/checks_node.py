@@ -80,16 +80,34 @@ KEY_CHECKS = {
 _MAX_LIST = 8
 
 
+# MachineConfig kernelType -> what the MCD layers for it (MCO pkg/daemon/update.go, the kernel switch; DOMAIN
+# 12.1): it removes the default kernel packages from the base and installs the variant's packages
+KERNEL_TYPE_INSTALLS = {
+    "realtime": ("kernel-rt-core", "kernel-rt-modules", "kernel-rt-modules-extra", "kernel-rt-modules-core",
+                 "kernel-rt-kvm"),
+    "64k-pages": ("kernel-64k-core", "kernel-64k-modules", "kernel-64k-modules-extra", "kernel-64k-modules-core"),
+}
+DEFAULT_KERNEL_PACKAGES = ("kernel", "kernel-core", "kernel-modules", "kernel-modules-extra",
+                           "kernel-modules-core")
+KERNEL_VARIANT_PREFIXES = ("kernel-rt-", "kernel-64k-")
+
+
 @dataclass
 class NodeContext:
     """What the cluster side knows about the node.
 
     release: OCP ``x.y`` (or ``x.y.z``) of the cluster; picks the QEMU path and the allow-list.
-    os_image_url: the pool's rendered MachineConfig ``spec.osImageURL``.
-    extension_requested: whether the MachineConfigs of the node's pool request ``sandboxed-containers``
-    (None = unknown).
-    base_packages: names of base-OS packages, when known; the installed closure stops there.
+    os_image_url: the ``spec.osImageURL`` of the rendered MachineConfig the node is on (its currentConfig).
+    current_image: the node's ``machineconfiguration.openshift.io/currentImage`` annotation, where the release
+    sets it (the image the MCO recorded as applied).
+    extension_requested: whether the pool's *target* rendered config (``spec.configuration.name``) requests
+    ``sandboxed-containers`` (None = unknown).
+    base_packages: names of base-OS packages, when known from the cluster side (else the node's own facts).
     allowed_packages: extra layered package names the admin accepts (never flagged).
+    rendered_extensions / kernel_types: ``spec.extensions`` and ``spec.kernelType`` of the node's current and
+    the pool's target rendered configs (None = unknown): what the MCO itself layers, never drift.
+    rollout_pending: the node's currentConfig differs from the pool's target (the node waits or is updating);
+    rollout: how far the pool's rollout is, e.g. "1 of 3 nodes updated to rendered-kata-oc-..." (for messages).
     """
 
     release: Optional[str] = None
@@ -97,6 +115,11 @@ class NodeContext:
     extension_requested: Optional[bool] = None
     base_packages: Optional[FrozenSet[str]] = None
     allowed_packages: FrozenSet[str] = field(default_factory=frozenset)
+    current_image: Optional[str] = None
+    rendered_extensions: Optional[FrozenSet[str]] = None
+    kernel_types: Optional[FrozenSet[str]] = None
+    rollout_pending: Optional[bool] = None
+    rollout: str = ""
 
     @classmethod
     def coerce(cls, ctx: Any) -> "NodeContext":
@@ -106,10 +129,16 @@ class NodeContext:
             return ctx
         if isinstance(ctx, Mapping):
             base = ctx.get("base_packages")
+            exts = ctx.get("rendered_extensions")
+            kts = ctx.get("kernel_types")
             return cls(release=ctx.get("release"), os_image_url=ctx.get("os_image_url"),
                        extension_requested=ctx.get("extension_requested"),
                        base_packages=frozenset(base) if base is not None else None,
-                       allowed_packages=frozenset(ctx.get("allowed_packages") or ()))
+                       allowed_packages=frozenset(ctx.get("allowed_packages") or ()),
+                       current_image=ctx.get("current_image"),
+                       rendered_extensions=frozenset(exts) if exts is not None else None,
+                       kernel_types=frozenset(kts) if kts is not None else None,
+                       rollout_pending=ctx.get("rollout_pending"), rollout=str(ctx.get("rollout") or ""))
         raise TypeError("context must be a NodeContext or a mapping, got %s" % type(ctx).__name__)
 
 
@@ -139,6 +168,7 @@ class _Checker:
         self.booted = rs.booted if rs is not None else None
         self.staged = rs.staged if rs is not None else []
         self.kata = self._installed(KATA_PACKAGE)
+        self._closure = None
 
     def add(self, check_id: str, severity: str, message: str, hint: str = "", **details: Any) -> None:
         self.out.append(Finding(check_id, severity, self.node, message, hint, details))
@@ -205,6 +235,18 @@ class _Checker:
                    "node.qemu-path", "node.initrd"]
         details = {"booted": self.booted.id, "requested_packages": list(self.booted.requested_packages),
                    "installed": str(self.kata) if self.kata else None}
+        progress = (" (%s)" % self.ctx.rollout) if self.ctx.rollout else ""
+        if self.ctx.rollout_pending and self.ctx.extension_requested is True and not requested and not staged_has:
+            details["skipped_checks"] = [] if installed else skipped
+            self.add(cid, INFO, "pending: waiting for the rollout; the pool's target rendered config requests the "
+                     "sandboxed-containers extension and this node has not been updated yet%s" % progress,
+                     "follow the rollout with `kubectl kata status --watch`", pending=True, **details)
+            return
+        if self.ctx.rollout_pending and self.ctx.extension_requested is False and (requested or installed):
+            self.add(cid, INFO, "pending: waiting for the rollout; the pool's target rendered config no longer "
+                     "requests the extension and this node has not been updated yet%s" % progress,
+                     "follow the rollout with `kubectl kata status --watch`", pending=True, **details)
+            return
         if self.ctx.extension_requested is False:
             msg = "the pool's MachineConfigs do not request the sandboxed-containers extension"
             if not requested and not installed:
@@ -260,30 +302,55 @@ class _Checker:
 
     # ------------------------------------------------------------------ node.unexpected-layered
     def allowed_packages(self) -> FrozenSet[str]:
-        if self.release_mm is not None:
-            names = supported_extensions(self.release_mm)
+        """Layered packages the MCO manages for this node: the extensions (and kernelType packages) of its
+        rendered configs when known, else every package of an extension the release accepts."""
+        pkgs = set(self.ctx.allowed_packages)
+        if self.ctx.rendered_extensions is not None:
+            names = set(self.ctx.rendered_extensions)
+        elif self.release_mm is not None:
+            names = set(supported_extensions(self.release_mm))
         else:
             names = set(EXTENSION_PACKAGES)
-        pkgs = set(self.ctx.allowed_packages)
         for n in names:
             pkgs.update(EXTENSION_PACKAGES.get(n, ()))
+        for kt in self.ctx.kernel_types or ():
+            pkgs.update(KERNEL_TYPE_INSTALLS.get(kt, ()))
         return frozenset(pkgs)
+
+    def managed_removals(self) -> FrozenSet[str]:
+        """Base packages the MCO itself removes (the default kernel, for a realtime / 64k-pages kernelType)."""
+        if any(kt in KERNEL_TYPE_INSTALLS for kt in self.ctx.kernel_types or ()):
+            return frozenset(DEFAULT_KERNEL_PACKAGES)
+        return frozenset()
 
     def unexpected_layered(self) -> None:
         cid = "node.unexpected-layered"
         if self.booted is None:
             return
         allowed = self.allowed_packages()
+        removals_ok = self.managed_removals()
         requested = list(self.booted.requested_packages)
+        kernel_unknown = self.ctx.kernel_types is None
 
         def known(name: str) -> bool:   # "libreswan-4.6-3.el9_0.3" style pins map to their name
             return name in allowed or any(name.startswith(a + "-") and name[len(a) + 1:][:1].isdigit()
                                           for a in allowed)
+
+        def kernel_variant(name: str) -> bool:
+            return name.startswith(KERNEL_VARIANT_PREFIXES)
         legacy = [p for p in requested if p in LEGACY_PACKAGES]
-        unrequested_kata = KATA_PACKAGE in requested and self.ctx.extension_requested is False
-        unknown = [p for p in requested if p not in LEGACY_PACKAGES and not known(p)]
+        unrequested_kata = (KATA_PACKAGE in requested and self.ctx.extension_requested is False
+                            and not self.ctx.rollout_pending)
+        unknown = [p for p in requested if p not in LEGACY_PACKAGES and not known(p)
+                   and not (kernel_unknown and kernel_variant(p))]
         local = list(self.booted.requested_local_packages)
-        overrides = list(self.booted.requested_base_removals) + list(self.booted.base_local_replacements)
+        removals = list(self.booted.requested_base_removals)
+        replacements = list(self.booted.base_local_replacements)
+        bad_removals = [r for r in removals if r not in removals_ok
+                        and not (kernel_unknown and r in DEFAULT_KERNEL_PACKAGES)]
+        undecided = sorted({p for p in requested if kernel_unknown and kernel_variant(p) and not known(p)}
+                           | {r for r in removals if kernel_unknown and r in DEFAULT_KERNEL_PACKAGES
+                              and r not in removals_ok})
         found = False
         if legacy:
             found = True
@@ -300,16 +367,79 @@ class _Checker:
             self.add(cid, WARNING, "layered packages the MCO does not manage: %s" % _fmt_list(unknown),
                      "remove them (`rpm-ostree uninstall %s`) or they show up in mcd_local_unsupported_packages "
                      "and can block updates" % " ".join(unknown), packages=unknown)
-        if local or overrides:
+        if local or bad_removals or replacements:
             found = True
-            self.add(cid, WARNING, "local packages or base overrides on the node: %s" % _fmt_list(local + overrides),
-                     "undo them with `rpm-ostree uninstall` / `rpm-ostree override reset --all` and reboot",
-                     local_packages=local, overrides=overrides)
+            self.add(cid, WARNING, "local packages or base overrides on the node: %s"
+                     % _fmt_list(local + bad_removals + replacements),
+                     "undo them with `rpm-ostree uninstall` / `rpm-ostree override reset %s` and reboot"
+                     % " ".join(bad_removals + [r.rsplit("-", 2)[0] for r in replacements]) if
+                     (bad_removals or replacements) else "undo them with `rpm-ostree uninstall` and reboot",
+                     local_packages=local, overrides=bad_removals + replacements)
+        if undecided:
+            found = True
+            self.add(cid, INFO, "kernel packages swapped on the node (%s); the pool's rendered kernelType is unknown, "
+                     "so whether the MCO asked for them was not checked" % _fmt_list(undecided), "",
+                     packages=undecided)
         if not found:
+            managed = [p for p in requested if known(p)] + [r for r in removals if r in removals_ok]
             self.add(cid, OK, "no unexpected layered packages (%s)" % (_fmt_list(requested) or "none layered"),
-                     requested_packages=requested)
+                     requested_packages=requested, managed=managed,
+                     kernel_types=sorted(self.ctx.kernel_types or ()))
 
     # ------------------------------------------------------------------ node.package-version
+    def base_packages(self) -> Optional[FrozenSet[str]]:
+        if self.ctx.base_packages is not None:
+            return self.ctx.base_packages
+        return self.facts.base_packages
+
+    def installed_kata_closure(self):
+        if self._closure is None:
+            self._closure = installed_closure(self.facts.package_index(), base=self.base_packages())
+        return self._closure
+
+    def _overridden(self, name: str) -> List[str]:
+        """How the booted deployment overrides ``name`` by hand (empty: it does not)."""
+        b = self.booted
+        if b is None:
+            return []
+        how = []
+        if name in b.requested_packages or any(r.startswith(name + "-") and r[len(name) + 1:][:1].isdigit()
+                                               for r in b.requested_packages):
+            if name != KATA_PACKAGE:
+                how.append("layered by request")
+        if any(r.rsplit("-", 2)[0] == name for r in b.base_local_replacements):
+            how.append("base package replaced")
+        if name in b.requested_base_removals:
+            how.append("base package removed")
+        if any(r.rsplit("-", 2)[0] == name for r in b.requested_local_packages) or name in b.requested_local_packages:
+            how.append("installed from a local RPM")
+        return how
+
+    def _drift_cause(self, name: str, direction: str) -> Tuple[str, str, str]:
+        """(cause, why, hint) for a package whose version differs from the expected one."""
+        how = self._overridden(name)
+        if how:
+            return ("override", "%s on this node" % " and ".join(how),
+                    "remove the manual override (`rpm-ostree override reset %s`, or `rpm-ostree uninstall` for a "
+                    "layered request) and reboot; the MCO then applies the release's package" % name)
+        if self.ctx.rollout_pending:
+            return ("rollout", "the node is still on its previous rendered config%s"
+                    % ((" (" + self.ctx.rollout + ")") if self.ctx.rollout else ""),
+                    "wait for the pool's rollout to reach this node (`kubectl kata status --watch`)")
+        if self.staged:
+            return ("staged", "a staged deployment is waiting for a reboot",
+                    "let the MCO reboot the node (or reboot it once drained) to boot the staged deployment")
+        img_same = self._image_matches()
+        if img_same is False:
+            return ("old-image", "the node's booted OS image is not the release's (see node.os-image), and its "
+                    "layered packages came with that image",
+                    "nothing to reset on the node: the MCO brings the release's packages with the OS update; "
+                    "check node.os-image and the node's machineconfiguration.openshift.io/state")
+        return ("unknown", "no override, pending rollout, staged deployment or older OS image explains it%s"
+                % ("" if img_same else " (the booted OS image could not be compared)"),
+                "compare `rpm-ostree status` of this node with a healthy one and check which extensions image the "
+                "expectation came from; do not reset packages the MCO installed")
+
     def package_version(self) -> None:
         cid = "node.package-version"
         if not self.kata:
@@ -320,6 +450,7 @@ class _Checker:
                      "to check versions", installed=str(self.kata))
             return
         unknown: List[str] = []
+        alternatives: Dict[str, List[str]] = {}
         compared = 0
         problems = False
         for name in sorted(self.expected):
@@ -329,6 +460,11 @@ class _Checker:
                 continue
             inst = self._installed(name, exp.arch)
             if inst is None:
+                alt = self.installed_kata_closure().alternatives.get(name) \
+                    if not self.missing("rpm-requires") and not self.missing("rpm-provides") else None
+                if alt:
+                    alternatives[name] = alt
+                    continue
                 problems = True
                 self.add(cid, ERROR, "%s is not installed (expected %s)" % (name, exp),
                          "re-apply the extension so rpm-ostree installs the release's package set", package=name,
@@ -339,28 +475,35 @@ class _Checker:
             if rc == 0 and inst.arch == exp.arch:
                 continue
             problems = True
+            direction = "newer" if rc > 0 else ("older" if rc < 0 else "arch")
             if rc == 0:
                 what = "has arch %s, expected %s" % (inst.arch, exp.arch)
             else:
-                what = "is %s than expected %s" % ("newer" if rc > 0 else "older", exp.evr)
-            self.add(cid, ERROR, "%s %s" % (inst, what),
-                     "remove manual overrides (`rpm-ostree override reset %s`) and let the MCO re-apply the "
-                     "extension from the release's extensions image" % name,
-                     package=name, expected=str(exp), installed=str(inst),
-                     direction="newer" if rc > 0 else ("older" if rc < 0 else "arch"))
+                what = "is %s than expected %s" % (direction, exp.evr)
+            cause, why, hint = self._drift_cause(name, direction)
+            self.add(cid, ERROR if cause in ("override", "unknown") else WARNING, "%s %s: %s" % (inst, what, why),
+                     hint, package=name, expected=str(exp), installed=str(inst), direction=direction, cause=cause)
         if unknown:
             self.add(cid, INFO, "expected version unknown for %s; not compared" % _fmt_list(unknown),
                      "nodes disagree or the repo lacks them; compare with `rpm -q` across nodes", packages=unknown)
-        if not problems and compared:
-            self.add(cid, OK, "%d package(s) match the expected versions (kata-containers %s)"
-                     % (compared, self.kata.evr), compared=compared)
+        if not problems and (compared or alternatives):
+            self.add(cid, OK, "%d package(s) match the expected versions (kata-containers %s)%s"
+                     % (compared, self.kata.evr, "; %s" % "; ".join(
+                         "%s not installed, its requirement met by %s" % (n, ", ".join(v))
+                         for n, v in sorted(alternatives.items())) if alternatives else ""),
+                     compared=compared, alternatives=alternatives)
+
+    def _image_matches(self) -> Optional[bool]:
+        """Does the booted OS image match the node's rendered osImageURL? None when it cannot be told."""
+        verdict = self._os_image_verdict()
+        return None if verdict[0] == "unknown" else verdict[0] == "same"
 
     # ------------------------------------------------------------------ node.closure-complete
     def closure_complete(self) -> None:
         cid = "node.closure-complete"
         if not self.kata or self.missing("rpm-requires") or self.missing("rpm-provides"):
             return
-        clos = installed_closure(self.facts.package_index(), base=self.ctx.base_packages)
+        clos = self.installed_kata_closure()
         pkgs = [str(p.nevra) for p in clos.packages.values()]
         if self.missing("rpm-file-provides"):
             # without the file-owner list, path requirements (/bin/sh) cannot be judged: not a finding
@@ -570,34 +713,71 @@ class _Checker:
                      built_for=built, kernel=kernel_path, initrd=initrd_path)
 
     # ------------------------------------------------------------------ node.os-image
+    def _os_image_verdict(self) -> Tuple[str, str]:
+        """("same" | "different" | "unknown", why). Compared as the MCO does: the booted deployment's
+        container-image-reference (the pull spec rpm-ostree was given) against the rendered osImageURL. On a
+        multi-arch payload the osImageURL digest names a manifest list while rpm-ostree's
+        container-image-reference-digest is the per-arch manifest, so that digest only ever confirms a match."""
+        b = self.booted
+        want_url = self.ctx.os_image_url
+        if b is None:
+            return "unknown", "no booted deployment"
+        if not want_url:
+            return "unknown", "rendered osImageURL unknown"
+        want = strip_transport(want_url)
+        have_ref = b.image_reference
+        want_digest = image_digest(want)
+        ref_digest = image_digest(have_ref)
+        if have_ref and have_ref == want:
+            return "same", "booted pull spec is the rendered osImageURL"
+        if want_digest and ref_digest and want_digest == ref_digest:
+            return "same", "booted pull spec has the rendered osImageURL's digest"
+        if want_digest and b.container_image_reference_digest == want_digest:
+            return "same", "booted image manifest digest is the rendered osImageURL's"
+        cur = self.ctx.current_image
+        if cur and strip_transport(cur) == want:
+            return "same", "the node's currentImage annotation is the rendered osImageURL"
+        if not have_ref:
+            return "unknown", "rpm-ostree reports no image reference for the booted deployment"
+        if not want_digest or not ref_digest:
+            return "unknown", "a tag-only pull spec cannot be compared by digest (%s vs %s)" % (have_ref, want)
+        return "different", "booted %s, rendered %s" % (have_ref, want)
+
     def os_image(self) -> None:
         cid = "node.os-image"
         if self.booted is None:
             return
         have_ref = self.booted.image_reference
-        have = self.booted.image_digest
         want_url = self.ctx.os_image_url
         if not want_url:
-            self.add(cid, INFO, "rendered osImageURL unknown; booted image %s not compared" % (have or have_ref),
-                     "", booted=have_ref)
+            self.add(cid, INFO, "rendered osImageURL unknown; booted image %s not compared"
+                     % (have_ref or self.booted.image_digest), "", booted=have_ref)
             return
-        want = image_digest(want_url)
-        details = {"booted": have_ref, "rendered": want_url}
-        if want and have:
-            same = want == have
-        else:
-            same = bool(have_ref) and strip_transport(want_url) == have_ref
-        if same:
-            self.add(cid, OK, "booted OS image matches the rendered osImageURL (%s)" % (want or want_url), **details)
+        verdict, why = self._os_image_verdict()
+        details = {"booted": have_ref, "booted_digest": self.booted.container_image_reference_digest,
+                   "rendered": want_url, "current_image": self.ctx.current_image, "why": why}
+        if verdict == "same":
+            self.add(cid, OK, "booted OS image matches the rendered osImageURL (%s)" % why, **details)
             return
+        if verdict == "unknown":
+            self.add(cid, INFO, "booted OS image not compared with the rendered osImageURL: %s" % why, "",
+                     **details)
+            return
+        want = strip_transport(want_url)
+        want_digest = image_digest(want)
         staged_match = [d.id for d in self.staged
-                        if (want and d.image_digest == want) or (d.image_reference == strip_transport(want_url))]
+                        if d.image_reference == want or (want_digest and image_digest(d.image_reference) == want_digest)
+                        or (want_digest and d.container_image_reference_digest == want_digest)]
         if staged_match:
             self.add(cid, WARNING, "booted OS image %s differs from the rendered one; the staged deployment has it "
-                     "(reboot pending)" % (have or have_ref), "let the MCO reboot the node", staged=staged_match,
+                     "(reboot pending)" % have_ref, "let the MCO reboot the node", staged=staged_match,
                      **details)
+        elif self.ctx.rollout_pending:
+            self.add(cid, INFO, "booted OS image %s is not yet the pool's: pending, waiting for the rollout%s"
+                     % (have_ref, (" (" + self.ctx.rollout + ")") if self.ctx.rollout else ""),
+                     "follow it with `kubectl kata status --watch`", **details)
         else:
-            self.add(cid, ERROR, "booted OS image %s is not the rendered osImageURL %s" % (have or have_ref, want or want_url),
+            self.add(cid, ERROR, "booted OS image %s is not the rendered osImageURL %s" % (have_ref, want),
                      "check the node's machineconfiguration.openshift.io/state and reason; the MCO has not updated "
                      "this node's OS (`oc describe node %s`)" % self.node, **details)
 
@@ -639,32 +819,66 @@ def check_node(node_name: str, facts: NodeFacts, expected: Optional[Mapping[str,
 
 
 class Consensus(dict):
-    """``{name: NEVRA or None}``; ``ties`` maps names whose top NEVRAs tie to {nevra: [nodes]}."""
+    """``{name: NEVRA or None}``; ``ties`` maps names whose top NEVRAs tie to {nevra: [nodes]};
+    ``base_unknown`` maps nodes whose base OS package set is unknown to why."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.ties: Dict[str, Dict[str, List[str]]] = {}
+        self.base_unknown: Dict[str, str] = {}
+
+
+def _layered_names(facts: NodeFacts, base: Optional[FrozenSet[str]]) -> Optional[FrozenSet[str]]:
+    """Names of the kata closure packages that are not part of the node's base OS image (None = unknown)."""
+    if base is None:
+        return None
+    clos = installed_closure(facts.package_index(), base=base)
+    return frozenset(clos.packages)
 
 
 def consensus_expected(facts_by_node: Mapping[str, NodeFacts],
                        base: Optional[Iterable[str]] = None) -> Consensus:
-    """Majority NEVRA per kata closure package across nodes (plurality with a unique winner).
+    """Majority NEVRA per package the extension layers, across nodes (plurality with a unique winner).
+
+    Only the extension's own packages and the closure they pull in beyond the base OS image are compared: base
+    packages (glibc, kernel, bash...) follow the OS image, and a pool in the middle of an OS update legitimately
+    has two versions of them. The base set comes from ``base`` or each node's own facts; a node whose base set is
+    unknown only votes on the packages other nodes showed to be layered (or, when no node knows its base, on
+    kata-containers itself) -- its other packages are ``unknown``, never "expected".
 
     Only nodes with kata-containers installed vote. A tie yields ``None`` for that package (and an
     entry in ``.ties``) -- doctor must not guess which side is right.
     """
     votes: Dict[str, Counter] = {}
     voters: Dict[str, Dict[NEVRA, List[str]]] = {}
-    base_set = set(base) if base else None
+    given = frozenset(base) if base is not None else None
+    result = Consensus()
+    layered: Dict[str, FrozenSet[str]] = {}
+    unknown_nodes: List[str] = []
     for node in sorted(facts_by_node):
         facts = facts_by_node[node]
         if not facts.installed(KATA_PACKAGE):
             continue
-        clos = installed_closure(facts.package_index(), base=base_set)
-        for name, pkg in clos.packages.items():
-            votes.setdefault(name, Counter())[pkg.nevra] += 1
-            voters.setdefault(name, {}).setdefault(pkg.nevra, []).append(node)
-    result = Consensus()
+        names = _layered_names(facts, given if given is not None else facts.base_packages)
+        if names is None:
+            unknown_nodes.append(node)
+            result.base_unknown[node] = facts.base_unknown_reason or "base OS package set not collected"
+        else:
+            layered[node] = names
+    known_layered = frozenset().union(*layered.values()) if layered else frozenset({KATA_PACKAGE})
+    for node in sorted(layered) + unknown_nodes:
+        facts = facts_by_node[node]
+        names = layered.get(node, known_layered)
+        for name in sorted(names):
+            inst = [p for p in facts.installed(name)]
+            if not inst:
+                continue
+            best = inst[0]
+            for p in inst[1:]:
+                if compare_evr(p.evr, best.evr) > 0:
+                    best = p
+            votes.setdefault(name, Counter())[best] += 1
+            voters.setdefault(name, {}).setdefault(best, []).append(node)
     for name in sorted(votes):
         ranked = votes[name].most_common()
         top = ranked[0][1]

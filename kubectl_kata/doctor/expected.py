@@ -13,7 +13,8 @@ Sources (the report names the one used, ``Expectation.source``):
   ``primary.xml`` is parsed with defusedxml and the closure of ``kata-containers`` computed per arch.
 * ``file`` (``--expected FILE``): an ``extensions.json`` flat manifest, a repodata directory (containing
   ``repodata/repomd.xml``) or a saved expectation (``kind: DoctorExpectation``, what ``--bundle`` stores).
-* ``consensus``: each closure package's majority NEVRA across the probed nodes.
+* ``consensus``: the majority NEVRA across the probed nodes of each package the extension layers (its closure
+  beyond the base OS image, which each node's probe lists); base OS packages are never "expected".
 
 A flat manifest has no dependency data: then only the packages a node actually has in its kata closure (and
 kata-containers itself) are compared (``closure_known = False``).
@@ -219,6 +220,10 @@ def from_consensus(facts_by_node: Mapping[str, Any], arch_of: Callable[[str], Op
     for arch, group in sorted(by_arch.items()):
         cons = consensus_expected(group)
         exp.packages[arch] = dict(cons)
+        if cons.base_unknown:
+            exp.notes.append("base OS package set unknown on %s (%s): only packages shown to be layered were "
+                             "compared there" % (", ".join(sorted(cons.base_unknown)),
+                                                 "; ".join(sorted(set(cons.base_unknown.values())))))
         for name, sides in sorted(cons.ties.items()):
             exp.notes.append("%s: nodes disagree evenly (%s); not compared" % (
                 name, "; ".join("%s on %s" % (n, ", ".join(v)) for n, v in sorted(sides.items()))))

@@ -20,6 +20,10 @@ Design notes (DOMAIN.md 4.4-4.6, 6.1):
   appears as a requirement; ``<path>\\t`` (empty owner) when no installed package owns it.
 - ``rpm-V``: ``rpm -V kata-containers`` plus every installed ``qemu*`` / ``virtiofsd`` package.
 - ``paths``: ``<path>\\tpresent|absent`` (a dangling symlink counts as present).
+- ``base-rpmdb``: ``rpm-ostree db list`` of every ``base-checksum`` in ``rpm-ostree status --json`` (the base OS
+  image's packages, before layering; DOMAIN 4.6); exit 3 with a note when no deployment is layered.
+- ``base-meta``: ``/usr/share/openshift/base/meta.json`` (``rpmdb.pkglist`` of the base image; newest RHCOS only,
+  so cat exits 1 on older nodes). Both tell doctor which packages are the base OS, not the extension's business.
 """
 from __future__ import annotations
 
@@ -80,6 +84,8 @@ COLLECTION_KEYS: Tuple[str, ...] = (
     "cpu-flags",
     "osbuilder-unit",
     "osbuilder-images",
+    "base-rpmdb",
+    "base-meta",
 )
 
 _B64 = lambda s: base64.b64encode(s.encode("ascii")).decode("ascii")  # noqa: E731
@@ -160,6 +166,15 @@ rpm_verify() {
   pk=$(to rpm -qa --qf '%{NAME}\n' 'qemu*' 'virtiofsd' | sort -u)
   to rpm -V kata-containers $pk
 }
+base_rpmdb() {
+  to rpm-ostree status --json >"$T/st" || return $?
+  cs=$(grep -o '"base-checksum"[[:space:]]*:[[:space:]]*"[0-9a-f]*"' "$T/st" | grep -o '[0-9a-f]\{64\}' | sort -u)
+  if [ -z "$cs" ]; then
+    printf 'kata-doctor: no layered deployment (no base-checksum)\n' >&2
+    return 3
+  fi
+  to rpm-ostree db list $cs
+}
 probe_paths() {
   for p in {PATHS}; do
     if [ -e "$p" ] || [ -L "$p" ]; then s=present; else s=absent; fi
@@ -186,6 +201,8 @@ run crio-50-kata.conf cat /etc/crio/crio.conf.d/50-kata.conf
 run cpu-flags grep -m1 -E '^(flags|features|Features)[[:space:]]*:' /proc/cpuinfo
 run osbuilder-unit systemctl show kata-osbuilder-generate.service -p ActiveState,SubState,Result,UnitFileState
 run osbuilder-images find /var/cache/kata-containers -maxdepth 3
+fn base-rpmdb base_rpmdb
+run base-meta cat /usr/share/openshift/base/meta.json
 
 if [ -s "$T/_script.err" ]; then
   cp "$T/_script.err" "$T/e"

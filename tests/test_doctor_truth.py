@@ -1,0 +1,302 @@
+"""doctor tells the truth (issue 13): node-level scenarios, each with its healthy variant.
+
+Node data comes from ``tests/nodesim.make_node_raw`` (its module docstring names the real samples it is derived from);
+the variants used here (``base``, ``glibc``, ``kernel_type``, ``virtiofsd_alt``, ``local_rpm``) are documented on
+``make_node_raw``: the kernel switch follows MCO ``pkg/daemon/update.go`` (DOMAIN 12.1), ``rpm-ostree db list`` and
+``base-checksum`` DOMAIN 4.1/4.6.
+"""
+import json
+
+from kubectl_kata.core.closure import installed_closure
+from kubectl_kata.core.nodefacts import RawResult, parse_db_list, parse_node_facts
+from kubectl_kata.core.rpm import NEVRA
+from kubectl_kata.doctor.checks_node import check_node, consensus_expected
+from kubectl_kata.doctor.expected import from_consensus
+from tests import nodesim
+
+PROBLEMS = ("error", "warning")
+
+
+def facts(scenario="healthy", **kw):
+    return parse_node_facts(nodesim.make_node_raw(scenario, **kw))
+
+
+def ctx(scenario="healthy", **kw):
+    c = dict(nodesim.scenario_context(scenario))
+    c.update(kw)
+    return c
+
+
+def problems(findings):
+    return [(f.subject, f.check_id, f.severity) for f in findings if f.severity in PROBLEMS]
+
+
+def by_id(findings, cid):
+    return [f for f in findings if f.check_id == cid]
+
+
+def repo_expected():
+    return {n: NEVRA.parse(v) for n, v in nodesim.expected_nevras().items()}
+
+
+# ------------------------------------------------------------------ 1. consensus never compares the base OS
+
+def test_base_set_comes_from_rpm_ostree_db_list():
+    f = facts()
+    assert f.base_source.startswith("rpm-ostree db list ")
+    assert {"glibc", "bash", "dracut", "kernel", "glib2"} <= f.base_packages
+    assert "kata-containers" not in f.base_packages and "qemu-kvm-core" not in f.base_packages
+    unknown = facts(base=False)
+    assert unknown.base_packages is None
+    assert "rpm-ostree db list failed (exit status 1: error: Could not connect to rpm-ostreed" in \
+        unknown.base_unknown_reason
+    assert "no /usr/share/openshift/base/meta.json" in unknown.base_unknown_reason
+    # the section of the booted deployment's base commit is used, not another deployment's
+    raw = nodesim.make_node_raw()
+    booted = [d for d in json.loads(raw["rpm-ostree-status"].stdout)["deployments"] if d["booted"]][0]
+    sections = parse_db_list(raw["base-rpmdb"].stdout)
+    assert booted["base-checksum"] in sections
+
+
+def test_base_meta_json_is_the_fallback():
+    raw = nodesim.make_node_raw(base=False)
+    raw["base-meta"] = RawResult(json.dumps({"rpmdb.pkglist": [["glibc", "0", "2.34", "100.el9_4.4", "x86_64"],
+                                                               ["bash", "0", "5.1.8", "9.el9", "x86_64"]]}).encode(),
+                                 b"", 0)
+    f = parse_node_facts(raw)
+    assert f.base_packages == {"glibc", "bash"} and f.base_source == "/usr/share/openshift/base/meta.json"
+
+
+def test_probe_without_base_keys_is_not_a_collection_problem():
+    raw = nodesim.make_node_raw()
+    del raw["base-rpmdb"], raw["base-meta"]   # a bundle recorded before the probe collected them
+    f = parse_node_facts(raw)
+    assert f.errors == {} and f.base_packages is None
+    assert [x.severity for x in by_id(check_node("w", f, repo_expected(), ctx()), "node.collection")] == ["ok"]
+
+
+def test_pool_mid_os_update_consensus_has_no_base_packages():
+    nodes = {"worker-0": facts(), "worker-1": facts(), "worker-2": facts(glibc=("2.34", "101.el9_4.5"))}
+    cons = consensus_expected(nodes)
+    assert sorted(cons) == sorted(nodesim.expected_nevras())   # exactly the extension's closure
+    assert not {"glibc", "kernel", "bash", "dracut", "glib2"} & set(cons)
+    # the node on the newer base image has no problem at all (was: "glibc-... is newer than expected" +
+    # `rpm-ostree override reset glibc`)
+    findings = check_node("worker-2", nodes["worker-2"], cons, ctx())
+    assert problems(findings) == []
+    assert all("override reset" not in f.hint for f in findings)
+    # healthy variant: the whole pool on one image
+    same = {n: facts() for n in ("worker-0", "worker-1", "worker-2")}
+    assert problems(check_node("worker-0", same["worker-0"], consensus_expected(same), ctx())) == []
+
+
+def test_consensus_with_unknown_base_compares_only_what_is_known_layered():
+    # no node knows its base: only kata-containers itself is known to be the extension's
+    nodes = {"worker-0": facts(base=False), "worker-2": facts(base=False, glibc=("2.34", "101.el9_4.5"))}
+    cons = consensus_expected(nodes)
+    assert sorted(cons) == ["kata-containers"]
+    assert sorted(cons.base_unknown) == ["worker-0", "worker-2"]
+    exp = from_consensus(nodes, lambda n: "x86_64")
+    assert any(n.startswith("base OS package set unknown on worker-0, worker-2 (rpm-ostree db list failed")
+               for n in exp.notes)
+    assert problems(check_node("worker-2", nodes["worker-2"], exp.for_node("x86_64"), ctx())) == []
+    # one node knows its base: the others vote on the packages it showed to be layered, never on glibc
+    nodes["worker-1"] = facts()
+    cons = consensus_expected(nodes)
+    assert sorted(cons) == sorted(nodesim.expected_nevras()) and list(cons.base_unknown) == ["worker-0", "worker-2"]
+
+
+def test_consensus_still_catches_a_drifted_extension_package():
+    nodes = {"a": facts(), "b": facts(), "c": facts("version-skew")}
+    found = check_node("c", nodes["c"], consensus_expected(nodes), ctx())
+    pv = [f for f in by_id(found, "node.package-version") if f.severity in PROBLEMS]
+    assert [(f.details["package"], f.severity, f.details["cause"]) for f in pv] == [
+        ("qemu-kvm-common", "error", "unknown"), ("qemu-kvm-core", "error", "unknown")]
+
+
+# ------------------------------------------------------------------ 3. kernelType realtime / 64k-pages is managed
+
+def _rt_context(kernel_types, **kw):
+    return ctx(rendered_extensions=["sandboxed-containers"], kernel_types=kernel_types, **kw)
+
+
+def test_realtime_kernel_node_is_managed_by_the_mco():
+    f = facts(kernel_type="realtime")
+    assert f.rpm_ostree.booted.requested_base_removals == ["kernel", "kernel-core", "kernel-modules",
+                                                           "kernel-modules-extra"]
+    findings = check_node("worker-rt", f, repo_expected(), _rt_context(["realtime"]))
+    assert problems(findings) == []
+    ul = by_id(findings, "node.unexpected-layered")
+    assert [x.severity for x in ul] == ["ok"]
+    assert "kernel-rt-core" in ul[0].details["managed"] and "kernel" in ul[0].details["managed"]
+    assert all("uninstall" not in x.hint and "reset --all" not in x.hint for x in findings)
+
+
+def test_64k_kernel_node_is_managed_by_the_mco():
+    f = facts(kernel_type="64k-pages", arch="aarch64")
+    exp = {n: NEVRA.parse(v) for n, v in nodesim.expected_nevras("4.16", "aarch64").items()}
+    findings = check_node("worker-arm", f, exp, _rt_context(["64k-pages"]))
+    assert [x.severity for x in by_id(findings, "node.unexpected-layered")] == ["ok"]
+
+
+def test_kernel_switch_the_rendered_config_does_not_ask_for_is_reported():
+    findings = check_node("worker-rt", facts(kernel_type="realtime"), repo_expected(), _rt_context(["default"]))
+    ul = by_id(findings, "node.unexpected-layered")
+    assert [(x.severity, x.details.get("packages") or x.details.get("overrides")) for x in ul] == [
+        ("warning", ["kernel-rt-core", "kernel-rt-modules", "kernel-rt-modules-extra", "kernel-rt-kvm"]),
+        ("warning", ["kernel", "kernel-core", "kernel-modules", "kernel-modules-extra"])]
+    assert "rpm-ostree override reset kernel kernel-core kernel-modules kernel-modules-extra" in ul[1].hint
+    assert "--all" not in ul[1].hint
+
+
+def test_kernel_switch_with_unknown_rendered_config_is_not_called_unmanaged():
+    findings = check_node("worker-rt", facts(kernel_type="realtime"), repo_expected(), ctx())
+    ul = by_id(findings, "node.unexpected-layered")
+    assert [x.severity for x in ul] == ["info"] and ul[0].hint == ""
+    assert ul[0].details["packages"] == ["kernel", "kernel-core", "kernel-modules", "kernel-modules-extra",
+                                         "kernel-rt-core", "kernel-rt-kvm", "kernel-rt-modules",
+                                         "kernel-rt-modules-extra"]
+    assert problems(findings) == []
+
+
+def test_extension_packages_the_rendered_config_does_not_request_are_unmanaged():
+    raw = nodesim.make_node_raw()
+    doc = json.loads(raw["rpm-ostree-status"].stdout)
+    booted = [d for d in doc["deployments"] if d["booted"]][0]
+    booted["requested-packages"] = ["kata-containers", "usbguard"]
+    raw["rpm-ostree-status"] = RawResult(json.dumps(doc).encode(), b"", 0)
+    ul = by_id(check_node("w", parse_node_facts(raw), repo_expected(),
+                          ctx(rendered_extensions=["sandboxed-containers"], kernel_types=["default"])),
+               "node.unexpected-layered")
+    assert [(x.severity, x.details["packages"]) for x in ul] == [("warning", ["usbguard"])]
+    ul = by_id(check_node("w", parse_node_facts(raw), repo_expected(),
+                          ctx(rendered_extensions=["sandboxed-containers", "usbguard"], kernel_types=["default"])),
+               "node.unexpected-layered")
+    assert [x.severity for x in ul] == ["ok"]
+
+
+# ------------------------------------------------------------------ 4. one hint per cause
+
+def _skew(**kw):
+    return [f for f in by_id(check_node("worker-1", facts("version-skew", **kw.pop("fkw", {})), repo_expected(),
+                                        ctx(**kw)), "node.package-version") if f.severity in PROBLEMS]
+
+
+def test_drift_from_a_local_rpm_gets_the_reset_hint():
+    pv = _skew(fkw={"local_rpm": "qemu-kvm-core"})
+    core = [f for f in pv if f.details["package"] == "qemu-kvm-core"]
+    assert [(f.severity, f.details["cause"]) for f in core] == [("error", "override")]
+    assert "`rpm-ostree override reset qemu-kvm-core`" in core[0].hint
+    assert "installed from a local RPM" in core[0].message
+
+
+def test_drift_on_a_node_waiting_for_the_rollout():
+    pv = _skew(rollout_pending=True, rollout="1 of 3 nodes updated to rendered-worker-2")
+    assert {(f.severity, f.details["cause"]) for f in pv} == {("warning", "rollout")}
+    assert all(f.hint.startswith("wait for the pool's rollout") for f in pv)
+    assert "1 of 3 nodes updated" in pv[0].message
+
+
+def test_drift_with_a_staged_deployment():
+    raw = nodesim.make_node_raw("version-skew")
+    raw["rpm-ostree-status"] = nodesim.make_node_raw("staged-pending")["rpm-ostree-status"]
+    found = check_node("w", parse_node_facts(raw), repo_expected(), ctx("staged-pending"))
+    pv = [f for f in by_id(found, "node.package-version") if f.severity in PROBLEMS]
+    assert {(f.severity, f.details["cause"]) for f in pv} == {("warning", "staged")}
+    assert all("reboot" in f.hint and "override reset" not in f.hint for f in pv)
+
+
+def test_drift_on_a_node_booted_from_an_older_os_image():
+    pv = _skew(os_image_url=nodesim.os_image_url("4.16", 1))
+    assert {(f.severity, f.details["cause"]) for f in pv} == {("warning", "old-image")}
+    assert all("override reset" not in f.hint for f in pv)
+
+
+def test_unexplained_drift_is_an_error_without_reset_advice():
+    pv = _skew()
+    assert {(f.severity, f.details["cause"]) for f in pv} == {("error", "unknown")}
+    assert all("override reset" not in f.hint and "do not reset" in f.hint for f in pv)
+
+
+# ------------------------------------------------------------------ 5. waiting nodes (node side)
+
+def test_node_waiting_for_the_enable_rollout_is_pending():
+    c = ctx("not-enabled", extension_requested=True, rollout_pending=True,
+            rollout="1 of 3 nodes updated to rendered-kata-oc-new")
+    found = check_node("worker-2", facts("not-enabled"), repo_expected(), c)
+    er = by_id(found, "node.extension-requested")
+    assert [x.severity for x in er] == ["info"]
+    assert er[0].message.startswith("pending: waiting for the rollout") and "1 of 3 nodes updated" in er[0].message
+    assert "enable" not in er[0].hint
+    assert problems(found) == []
+    # not rolling: the pool asks for it and the node does not have it: an error
+    c.update(rollout_pending=False)
+    er = by_id(check_node("worker-2", facts("not-enabled"), repo_expected(), c), "node.extension-requested")
+    assert [x.severity for x in er] == ["error"]
+
+
+# ------------------------------------------------------------------ 6. node.os-image on multi-arch payloads
+
+def _with_booted(raw, **changes):
+    doc = json.loads(raw["rpm-ostree-status"].stdout)
+    booted = [d for d in doc["deployments"] if d["booted"]][0]
+    for k, v in changes.items():
+        if v is None:
+            booted.pop(k, None)
+        else:
+            booted[k] = v
+    raw["rpm-ostree-status"] = RawResult(json.dumps(doc).encode(), b"", 0)
+    return raw
+
+
+def _os_image(raw, **kw):
+    return [(f.severity, f.message) for f in by_id(check_node("w", parse_node_facts(raw), repo_expected(), ctx(**kw)),
+                                                   "node.os-image")]
+
+
+def test_manifest_list_digest_vs_per_arch_digest_is_not_an_error():
+    # the rendered osImageURL names the manifest list; rpm-ostree keeps that pull spec as the reference and
+    # records the per-arch manifest as container-image-reference-digest
+    raw = _with_booted(nodesim.make_node_raw(),
+                       **{"container-image-reference-digest": "sha256:" + "ab" * 32})
+    assert _os_image(raw) == [("ok", "booted OS image matches the rendered osImageURL (booted pull spec is the "
+                                     "rendered osImageURL)")]
+
+
+def test_node_current_image_annotation_confirms_the_image():
+    url = nodesim.os_image_url()
+    raw = _with_booted(nodesim.make_node_raw(), **{"container-image-reference":
+                                                   "ostree-unverified-registry:mirror.example.com/ocp/release@sha256:"
+                                                   + "cd" * 32, "container-image-reference-digest": "sha256:" + "12" * 32})
+    assert _os_image(raw, current_image=url)[0][0] == "ok"
+    sev, msg = _os_image(raw)[0]
+    assert sev == "error" and "is not the rendered osImageURL" in msg
+
+
+def test_tag_only_reference_is_unknown_not_an_error():
+    raw = _with_booted(nodesim.make_node_raw(), **{
+        "container-image-reference": "ostree-unverified-registry:quay.io/openshift-release-dev/ocp-v4.0-art-dev:4.16",
+        "container-image-reference-digest": "sha256:" + "ef" * 32})
+    sev, msg = _os_image(raw)[0]
+    assert sev == "info" and "tag-only pull spec cannot be compared" in msg
+
+
+# ------------------------------------------------------------------ 7. rich `or` dependencies
+
+def test_or_dependency_met_by_the_second_alternative():
+    f = facts(virtiofsd_alt=True)
+    clos = installed_closure(f.package_index(), base=f.base_packages)
+    assert clos.complete and "qemu-virtiofsd" in clos.packages
+    assert clos.alternatives == {"virtiofsd": ["qemu-virtiofsd"]}
+    found = check_node("w", f, repo_expected(), ctx())
+    assert problems(found) == []
+    pv = by_id(found, "node.package-version")
+    assert [x.severity for x in pv] == ["ok"]
+    assert "virtiofsd not installed, its requirement met by qemu-virtiofsd" in pv[0].message
+    # neither alternative: the closure and the version check both say so
+    raw = nodesim.make_node_raw()
+    f = parse_node_facts(raw)
+    f.packages = [p for p in f.packages if p.name != "virtiofsd"]
+    found = check_node("w", f, repo_expected(), ctx())
+    assert ("w", "node.package-version", "error") in problems(found)
+    assert ("w", "node.closure-complete", "error") in problems(found)
