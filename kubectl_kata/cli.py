@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import click
 
-from .context import Environment
+from .context import Environment, prog_name
 from .errors import KataError
 from .status import ExitStatus
 
@@ -47,16 +47,6 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
-
-
-def prog_name(argv0: Optional[str] = None) -> str:
-    """`kubectl kata` or `oc kata`, as the user typed it (kubectl/oc exec us as kubectl-kata / oc-kata)."""
-    import os
-
-    base = os.path.basename(argv0 or sys.argv[0] or "kubectl-kata")
-    if base.startswith("oc-") or base.startswith("oc_"):
-        return "oc kata"
-    return "kubectl kata"
 
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

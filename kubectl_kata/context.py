@@ -81,6 +81,14 @@ class Environment:
             self.err(text)
 
 
+def prog_name(argv0: Optional[str] = None) -> str:
+    """`kubectl kata` or `oc kata`, as the user typed it (kubectl/oc exec us as kubectl-kata / oc-kata)."""
+    base = os.path.basename(argv0 or sys.argv[0] or "kubectl-kata")
+    if base.startswith("oc-") or base.startswith("oc_"):
+        return "oc kata"
+    return "kubectl kata"
+
+
 def _isatty(stream) -> bool:
     try:
         return bool(stream.isatty())

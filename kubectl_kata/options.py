@@ -6,23 +6,11 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Optional
 
 import click
 
-
-@dataclass
-class ConnectionOptions:
-    """The kubeconfig flags kubectl users type by habit (cli-runtime ConfigFlags subset)."""
-
-    kubeconfig: Optional[str] = None
-    context: Optional[str] = None
-    cluster: Optional[str] = None
-    user: Optional[str] = None
-    as_user: Optional[str] = None
-    as_groups: List[str] = field(default_factory=list)
-    request_timeout: Optional[float] = None  # seconds; None = no timeout (kubectl's "0")
+from .connection import ConnectionOptions  # the data lives low (kube takes it); the flags that fill it live here
 
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|m|s|ms)?)+$")

@@ -1,69 +1,39 @@
-"""Small helpers shared by the cluster-changing commands (no kubernetes import here)."""
+"""What the cluster-changing commands share: how they run a service and show what it could not return
+(no kubernetes import here)."""
 from __future__ import annotations
 
-from typing import List
-
-from ..errors import PreflightRefused
-
-RESUME_HINT = "the rollout carries on in the cluster; follow it with `{prog} status --watch`"
+import contextlib
 
 
-def prog(env) -> str:
-    from ..cli import prog_name
+def prog(env=None) -> str:
+    """`kubectl kata` or `oc kata`, as the user typed it."""
+    from ..context import prog_name
 
     return prog_name()
 
 
-def report_problems(env, problems) -> None:
-    """Print warnings; raise PreflightRefused listing every error (nothing has been changed yet)."""
-    errors = [p for p in problems if p.severity == "error"]
-    for p in problems:
-        if p.severity != "error":
-            env.err(f"warning: {p.message}")
-            if p.hint:
-                env.err(f"  hint: {p.hint}")
-    if not errors:
-        return
-    if len(errors) == 1:
-        raise PreflightRefused(f"{errors[0].message} (nothing was changed)", hint=errors[0].hint)
-    for p in errors[1:]:
-        env.err(f"error: {p.message}")
-        if p.hint:
-            env.err(f"  hint: {p.hint}")
-    first = errors[0]
-    raise PreflightRefused(f"{first.message} (and {len(errors) - 1} more problem(s) above; nothing was changed)",
-                           hint=first.hint)
+@contextlib.contextmanager
+def presenting(env):
+    """Around a service call: print what its refusals and interruptions carry, then let them go on to the
+    CLI's error boundary (which prints the error line and picks the exit status)."""
+    from ..render.lifecycle import interrupted_lines, kata_pod_lines, problem_lines
+    from ..services.disabling import KataPodsRunning
+    from ..services.follow import FollowInterrupted
+    from ..services.preflight import PreflightProblems
 
-
-def describe(obj: dict) -> str:
-    """`machineconfig.machineconfiguration.openshift.io/<name>` as kubectl prints it."""
-    from ..kube.resources import resource
-
-    r = resource(obj["kind"])
-    kind = obj["kind"].lower()
-    return f"{kind}.{r.group}/{obj['metadata']['name']}" if r.group else f"{kind}/{obj['metadata']['name']}"
-
-
-def follow(env, cluster, pool: str, mc_name: str, expect_present: bool, timeout, to_stderr: bool = False):
-    """Follow the pool's rollout with live progress; Ctrl-C stops following, not the rollout.
-
-    `to_stderr` keeps stdout clean for a -o json|yaml document printed afterwards."""
-    from ..render.progress import RolloutPrinter
-    from ..services.follow import follow_rollout
-
-    printer = RolloutPrinter(env, pool, stderr=to_stderr)
-    final = None
     try:
-        final = follow_rollout(cluster, pool, mc_name, expect_present, timeout, printer, env.monotonic)
-        return final
-    except KeyboardInterrupt:
-        printer.close(final)
-        env.err("")
-        env.err(f"Stopped following pool {pool}. " + RESUME_HINT.format(prog=prog(env)) + ".")
+        yield
+    except PreflightProblems as exc:
+        _err(env, problem_lines(exc.others))
         raise
-    finally:
-        printer.close(final)
+    except KataPodsRunning as exc:
+        _err(env, kata_pod_lines(exc.pods))
+        raise
+    except FollowInterrupted as exc:
+        _err(env, interrupted_lines(exc.pool, prog(env)))
+        raise
 
 
-def node_names(nodes: List[dict]) -> List[str]:
-    return [n["metadata"]["name"] for n in nodes]
+def _err(env, lines) -> None:
+    for line in lines:
+        env.err(line)

@@ -5,6 +5,7 @@ import click
 
 from ..options import connection_options, timeout_option, verbosity_options
 from ..status import ExitStatus
+from ._common import presenting, prog
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,7 +24,17 @@ def disable(env, force, dry_run, no_wait, timeout, conn):
     objects kubectl-kata created; operator-owned ones are refused) and follows the rollout. For a
     custom pool it moves the nodes back to worker first, then deletes the pool. Safe to re-run.
     """
-    from ..services.disabling import run_disable
+    from ..render.lifecycle import disable_result_lines
+    from ..render.reporter import CliReporter
+    from ..services.cluster_facts import open_cluster
+    from ..services.disabling import DisableRequest
+    from ..services.disabling import disable as run_disable
 
-    return run_disable(env, conn, force=force, dry_run=dry_run, no_wait=no_wait, timeout=timeout) \
-        or ExitStatus.SUCCESS
+    req = DisableRequest(force=force, dry_run=dry_run, no_wait=no_wait, timeout=timeout)
+    reporter = CliReporter(env)
+    cluster = open_cluster(conn, env)
+    with presenting(env):
+        outcome = run_disable(cluster, req, reporter, env.monotonic)
+    for line in disable_result_lines(outcome, prog(env)):
+        reporter.step(line)
+    return ExitStatus.SUCCESS

@@ -5,6 +5,7 @@ import click
 
 from ..options import connection_options, output_option, timeout_option, verbosity_options
 from ..status import ExitStatus
+from ._common import presenting, prog
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,9 +34,44 @@ def enable(env, pool, create_pool, node_selector, nodes, all_workers, dry_run, n
     node of the pool runs a rendered config that includes it, then creates RuntimeClass `kata`.
     Re-running it is safe: it reports what is already there and follows a rollout in progress.
     """
-    from ..services.enabling import EnableRequest, run_enable
+    from ..render.output import render, to_yaml_stream
+    from ..services.enabling import EnableRequest, planned_objects
 
     req = EnableRequest.from_flags(pool=pool, create_pool=create_pool, node_selector=node_selector, nodes=nodes,
                                    all_workers=all_workers, dry_run=dry_run, no_wait=no_wait, timeout=timeout,
-                                   output=output)
-    return run_enable(env, conn, req) or ExitStatus.SUCCESS
+                                   prog=prog(env))
+    data_out = output in ("json", "yaml")
+    if req.dry_run == "client":  # the plan only: contact nothing
+        from ..render.lifecycle import planned_label_note, planned_lines
+
+        docs = planned_objects(req)
+        if output == "json":
+            env.out(render({"apiVersion": "v1", "kind": "List", "items": docs}, "json"))
+        elif output == "yaml":
+            env.out(to_yaml_stream(docs))
+        else:
+            for line in planned_lines(docs):
+                env.out(line)
+        if req.create_pool:
+            env.err(f"note: {planned_label_note(req)}")
+        return ExitStatus.SUCCESS
+
+    from ..render.lifecycle import enable_result_lines
+    from ..render.reporter import CliReporter
+    from ..services.cluster_facts import open_cluster
+    from ..services.enabling import enable as run_enable
+
+    # With -o json|yaml stdout carries only the document; the human narrative goes to stderr.
+    reporter = CliReporter(env, to_stderr=data_out)
+    cluster = open_cluster(conn, env)
+    with presenting(env):
+        outcome = run_enable(cluster, req, reporter, env.monotonic)
+    for line in enable_result_lines(outcome, req.prog):
+        reporter.step(line)
+    if data_out and outcome.stopped == "server-dry-run" and not outcome.already_enabled:
+        env.out(render({"apiVersion": "v1", "kind": "List", "items": outcome.created}, output))
+    elif data_out and outcome.stopped == "done":
+        from ..services.status import status_report
+
+        env.out(render(status_report(cluster, outcome.pool), output))
+    return ExitStatus.SUCCESS

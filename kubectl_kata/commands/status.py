@@ -5,6 +5,7 @@ import click
 
 from ..options import connection_options, output_option, timeout_option, verbosity_options
 from ..status import ExitStatus
+from ._common import presenting
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,23 +24,22 @@ def status(env, pool, watch, timeout, output, conn):
     Exit status 0 when the report could be made (whatever it says); with --watch, the rollout's
     outcome decides (5 degraded, 6 timeout).
     """
-    from ..core.constants import MC_NAME
-    from ..core.statusreport import build_status
     from ..render.output import render
     from ..render.status_view import render_status
-    from ..services.cluster_facts import gather, open_cluster, require_openshift
+    from ..services.cluster_facts import open_cluster
+    from ..services.status import status_report
 
     cluster = open_cluster(conn, env)
-    facts = gather(cluster)
-    require_openshift(facts)
-    doc = build_status(facts, pool)
+    doc = status_report(cluster, pool)
     if output in ("json", "yaml"):
         env.out(render(doc, output))
     else:
         env.out(render_status(doc, wide=output == "wide"))
     if watch and doc.get("pool"):
-        from ._common import follow
+        from ..render.reporter import CliReporter
+        from ..services.status import watch_status
 
         env.out("")
-        follow(env, cluster, doc["pool"], MC_NAME, doc["machineConfig"]["present"], timeout)
+        with presenting(env):
+            watch_status(cluster, doc, timeout, CliReporter(env), env.monotonic)
     return ExitStatus.SUCCESS

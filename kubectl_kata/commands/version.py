@@ -29,11 +29,9 @@ def version(env, client_only, output, conn):
         except KataError as exc:
             error = exc
     if output == "table":
-        env.out(f"kubectl-kata: v{__version__}")
-        if "openshift" in data:
-            env.out(f"OpenShift:    {data['openshift'] or 'unknown (no ClusterVersion)'}")
-        if "kubernetes" in data:
-            env.out(f"Kubernetes:   {data['kubernetes']}")
+        from ..render.version_view import render_version
+
+        env.out(render_version(data))
     else:
         env.out(render(data, output))
     if error is not None:

@@ -13,7 +13,7 @@ import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import ClusterError, ConfigError, Conflict, NotFound
-from ..options import ConnectionOptions
+from ..connection import ConnectionOptions
 from . import kubeconfig, retry
 from .resources import resource
 

@@ -8,19 +8,52 @@ Every step first looks at the cluster, so a re-run after Ctrl-C continues where 
 """
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
 from ..core import objects
 from ..core.constants import MC_NAME, RUNTIMECLASS_NAME, STANDARD_POOLS, WORKER_POOL, node_role_label
 from ..errors import PreflightRefused
-from ..status import ExitStatus
+
+SHOWN_PODS = 20  # kata pods named when they block disable
 
 
-def run_disable(env, conn, force: bool, dry_run: str, no_wait: bool, timeout) -> int:
-    from ..commands._common import follow, prog, report_problems
+@dataclass
+class DisableRequest:
+    force: bool = False
+    dry_run: str = "none"   # none | client (change nothing, say what would go) | server (dryRun=All)
+    no_wait: bool = False
+    timeout: Optional[float] = None
+
+
+@dataclass
+class DisableOutcome:
+    """What `disable` did. `stopped`: `done`, `nothing-to-do`, `dry-run`, `nodes-returning` (--no-wait on a
+    custom pool: the nodes go back to worker; a re-run deletes the rest) or `not-waiting` (--no-wait)."""
+
+    pool: Optional[str]
+    stopped: str
+    deleted: List[dict] = field(default_factory=list)    # the objects deleted (or that would be, on a dry run)
+    unlabelled: List[str] = field(default_factory=list)  # node names
+    rollout: Optional[object] = None                     # the last RolloutState followed, if any
+
+
+class KataPodsRunning(PreflightRefused):
+    """Pods with a kata RuntimeClass run on the pool: `pods` holds the first SHOWN_PODS of them."""
+
+    def __init__(self, message: str, hint: str, pods: List[dict]) -> None:
+        super().__init__(message, hint=hint)
+        self.pods = pods
+
+
+def disable(cluster, req: DisableRequest, reporter,
+            monotonic: Callable[[], float] = time.monotonic) -> DisableOutcome:
     from ..core.preflight import preflight_disable
-    from .cluster_facts import gather, open_cluster
-    from .follow import pool_nodes
+    from .cluster_facts import gather
+    from .follow import follow_pool, pool_nodes
+    from .preflight import refuse_on_errors
 
-    cluster = open_cluster(conn, env)
     facts = gather(cluster)
     mc = next((m for m in facts["mcs"] if m["metadata"]["name"] == MC_NAME), None)
     pools = {p["metadata"]["name"]: p for p in facts["pools"]}
@@ -34,36 +67,37 @@ def run_disable(env, conn, force: bool, dry_run: str, no_wait: bool, timeout) ->
     ours_pools = [name for name, p in pools.items() if objects.is_ours(p) and name not in STANDARD_POOLS]
     pool = objects.mc_role(mc) if mc is not None else (ours_pools[0] if ours_pools else None)
     if mc is None and pool is None and not (rc is not None and objects.is_ours(rc)):
-        env.out("Sandboxed containers are not enabled by kubectl-kata on this cluster; nothing to do.")
-        return ExitStatus.SUCCESS
-    report_problems(env, preflight_disable(facts, pool))
+        return DisableOutcome(pool=None, stopped="nothing-to-do")
+    refuse_on_errors(preflight_disable(facts, pool), reporter)
 
     members = pool_nodes(facts["pools"], facts["nodes"], pool) if pool in pools else []
     member_names = {n["metadata"]["name"] for n in members}
     blocking = [p for p in facts.get("kata_pods") or [] if p.get("node") in member_names]
-    if blocking and not force:
-        for p in blocking[:20]:
-            env.err(f"  {p['namespace']}/{p['name']} on {p['node']} (runtimeClassName {p['runtimeClassName']})")
-        more = f" (first 20 of {len(blocking)} shown)" if len(blocking) > 20 else ""
-        raise PreflightRefused(f"{len(blocking)} pod(s) with a kata RuntimeClass run on pool {pool}{more}",
-                               hint="delete or move them first, or pass --force (they stop working when the "
-                                    "nodes reboot without kata)")
+    if blocking and not req.force:
+        more = f" (first {SHOWN_PODS} of {len(blocking)} shown)" if len(blocking) > SHOWN_PODS else ""
+        raise KataPodsRunning(f"{len(blocking)} pod(s) with a kata RuntimeClass run on pool {pool}{more}",
+                              hint="delete or move them first, or pass --force (they stop working when the "
+                                   "nodes reboot without kata)",
+                              pods=blocking[:SHOWN_PODS])
 
-    dry = dry_run != "none"
-    server_dry = dry_run == "server"
-    suffix = " (dry run)" if dry_run == "client" else (" (server dry run)" if server_dry else "")
+    dry = req.dry_run != "none"
+    server_dry = req.dry_run == "server"
+    detail = "dry run" if req.dry_run == "client" else ("server dry run" if server_dry else "")
+    outcome = DisableOutcome(pool=pool, stopped="dry-run" if dry else "done")
 
-    def delete(kind, obj, label):
-        if dry_run == "client":
-            env.out(f"{label} deleted{suffix}")
-            return
-        if cluster.delete(kind, obj["metadata"]["name"], dry_run=server_dry, uid=obj["metadata"].get("uid")):
-            env.out(f"{label} deleted{suffix}")
+    def delete(kind, obj):
+        if req.dry_run == "client" or cluster.delete(kind, obj["metadata"]["name"], dry_run=server_dry,
+                                                     uid=obj["metadata"].get("uid")):
+            outcome.deleted.append(obj)
+            reporter.changed(_named(kind, obj), "deleted", detail)
+
+    def follow(pool_name):
+        outcome.rollout = follow_pool(cluster, pool_name, MC_NAME, False, req.timeout, reporter, monotonic)
 
     if rc is not None and objects.is_ours(rc):
-        delete("RuntimeClass", rc, f"runtimeclass.node.k8s.io/{RUNTIMECLASS_NAME}")
+        delete("RuntimeClass", rc)
     elif rc is not None:
-        env.err(f"warning: RuntimeClass {RUNTIMECLASS_NAME} was not created by kubectl-kata; left in place")
+        reporter.warning(f"RuntimeClass {RUNTIMECLASS_NAME} was not created by kubectl-kata; left in place")
 
     custom = pool is not None and pool not in STANDARD_POOLS
     if custom:
@@ -71,33 +105,35 @@ def run_disable(env, conn, force: bool, dry_run: str, no_wait: bool, timeout) ->
         labelled = [n for n in facts["nodes"] if label in ((n.get("metadata") or {}).get("labels") or {})]
         for n in labelled:
             name = n["metadata"]["name"]
-            if dry_run != "client":
+            if req.dry_run != "client":
                 cluster.patch("Node", name, objects.node_label_patch(pool, add=False), dry_run=server_dry)
-            env.out(f"node/{name} unlabeled {label}{suffix}")
-        if not dry and not no_wait:
+            outcome.unlabelled.append(name)
+            reporter.changed(_named("Node", n), f"unlabeled {label}", detail)
+        if not dry and not req.no_wait:
             # Also on a re-run after Ctrl-C (labels already gone): make sure the nodes got back.
             if labelled:
-                env.out(f"Waiting for {len(labelled)} node(s) to return to pool {WORKER_POOL}...")
-            follow(env, cluster, WORKER_POOL, MC_NAME, False, timeout)
-        elif labelled and no_wait and not dry:
-            env.out(f"Not waiting. The nodes return to pool {WORKER_POOL}; run `{prog(env)} disable` again "
-                    f"afterwards to delete machineconfig {MC_NAME} and pool {pool}.")
-            return ExitStatus.SUCCESS
+                reporter.step(f"Waiting for {len(labelled)} node(s) to return to pool {WORKER_POOL}...")
+            follow(WORKER_POOL)
+        elif labelled and req.no_wait and not dry:
+            outcome.stopped = "nodes-returning"
+            return outcome
         if mc is not None:
-            delete("MachineConfig", mc, f"machineconfig.machineconfiguration.openshift.io/{MC_NAME}")
+            delete("MachineConfig", mc)
         p = pools.get(pool)
         if p is not None and objects.is_ours(p):
-            delete("MachineConfigPool", p, f"machineconfigpool.machineconfiguration.openshift.io/{pool}")
+            delete("MachineConfigPool", p)
         elif p is not None:
-            env.err(f"warning: pool {pool} was not created by kubectl-kata; left in place")
+            reporter.warning(f"pool {pool} was not created by kubectl-kata; left in place")
     else:
         if mc is not None:
-            delete("MachineConfig", mc, f"machineconfig.machineconfiguration.openshift.io/{MC_NAME}")
-        if pool and not dry and not no_wait:
-            follow(env, cluster, pool, MC_NAME, False, timeout)
-        elif pool and no_wait and not dry:
-            env.out(f"Not waiting for the rollout. Follow it with `{prog(env)} status --watch`.")
-            return ExitStatus.SUCCESS
-    if not dry:
-        env.out(f"Sandboxed containers are disabled{' on pool ' + pool if pool else ''}.")
-    return ExitStatus.SUCCESS
+            delete("MachineConfig", mc)
+        if pool and not dry and not req.no_wait:
+            follow(pool)
+        elif pool and req.no_wait and not dry:
+            outcome.stopped = "not-waiting"
+    return outcome
+
+
+def _named(kind: str, obj: dict) -> dict:
+    """`obj` with its kind set (list items may lack it), for the reporter's `kind/name`."""
+    return obj if obj.get("kind") == kind else dict(obj, kind=kind)

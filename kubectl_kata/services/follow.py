@@ -18,6 +18,16 @@ from ..errors import ClusterError, RolloutFailed, RolloutTimeout
 WATCH_WINDOW = 300  # seconds a single watch request stays open before the server ends it
 
 
+class FollowInterrupted(KeyboardInterrupt):
+    """Ctrl-C while following ``pool``: following stopped, the rollout goes on in the cluster.
+
+    Still a KeyboardInterrupt (exit 130); the command says how to pick the rollout up again."""
+
+    def __init__(self, pool: str) -> None:
+        super().__init__(pool)
+        self.pool = pool
+
+
 class _Snapshot:
     def __init__(self):
         self.pools: Dict[str, dict] = {}
@@ -121,6 +131,23 @@ def follow_rollout(cluster, pool_name: str, mc_name: str, expect_present: bool, 
                 _apply(snap, kind, etype, obj)
     finally:
         stop.set()
+
+
+def follow_pool(cluster, pool_name: str, mc_name: str, expect_present: bool, timeout: Optional[float],
+                reporter, monotonic):
+    """`follow_rollout` with its progress going to `reporter` (a services.reporting.Reporter).
+
+    Returns the final RolloutState; raises RolloutFailed / RolloutTimeout, or FollowInterrupted on Ctrl-C.
+    The reporter hears `rollout_finished` before any of those leaves this function."""
+    reporter.rollout_started(pool_name)
+    final = None
+    try:
+        final = follow_rollout(cluster, pool_name, mc_name, expect_present, timeout, reporter.rollout, monotonic)
+        return final
+    except KeyboardInterrupt:
+        raise FollowInterrupted(pool_name) from None
+    finally:
+        reporter.rollout_finished(final)
 
 
 def _apply(snap: _Snapshot, kind: str, etype: str, obj) -> None:

@@ -16,6 +16,11 @@ class Reporter:
     def step(self, text: str) -> None:
         """A narrative line about something done or found (e.g. ``machineconfig.../x created``)."""
 
+    def changed(self, obj: dict, action: str, detail: str = "") -> None:
+        """An object was created, updated, deleted or (un)labelled: ``obj`` has ``kind`` and ``metadata.name``;
+        ``action`` is the past-tense verb (``created``, ``labeled node-role.kubernetes.io/kata-oc``), ``detail``
+        a qualifier such as ``server dry run``. The CLI prints it as kubectl does (``node/x labeled ...``)."""
+
     def note(self, text: str) -> None:
         """Side information that is not part of the result (printed on stderr by the CLI)."""
 
