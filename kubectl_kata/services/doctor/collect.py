@@ -18,6 +18,7 @@ from ...core.preflight import find
 from ...core.redact import redact_facts
 from ...core.selectors import matches, parse_selector_string
 from ...core.statusreport import detect_pool
+from ...core.support import parse_ocp_version
 from ...doctor.checks_cluster import node_ready, pool_nodes
 from ...doctor.expected import Expectation
 from ...doctor.model import Collected, ProbeRecord, parse_facts
@@ -25,7 +26,6 @@ from ...errors import ClusterError, KataError, UsageProblem
 from ...probe.argv import conn_global_flags
 from ...probe.backend import REASON_CANCELLED, REASON_NOT_READY, ProbeBackend
 from ...probe.fanout import ProbesInterrupted, run_probes
-from ...probe.process import run_command
 from ...status import ExitStatus
 from ..reporting import Reporter
 from .expectation import choose_expectation, interrupted_expectation
@@ -95,8 +95,6 @@ def _namespace_object(name: str) -> dict:
 
 
 def _default_image(version: Optional[str]) -> str:
-    from ...core.support import parse_ocp_version
-
     try:
         old = tuple(parse_ocp_version(version)[:2]) <= (4, 15) if version else False
     except ValueError:
@@ -230,8 +228,8 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
     expectation: Expectation
     if interrupted is None:
         try:
-            expectation = choose_expectation(env, cluster, req, facts, scope, records, oc_path, global_flags,
-                                             run_command)
+            expectation = choose_expectation(cluster, req, facts, scope, records, oc_path, global_flags,
+                                             env.environ)
         except KeyboardInterrupt:   # Ctrl-C while reading the release: every node is in, compare with the pool
             interrupted = []
             expectation = interrupted_expectation(req, records, "interrupted while reading the release's "

@@ -17,6 +17,7 @@ from ...doctor import expected as ex
 from ...doctor.expected import Expectation, ExpectationError
 from ...doctor.model import ProbeRecord, node_arches, node_facts
 from ...errors import ClusterError, UsageProblem
+from ...probe.process import run_command
 from .request import DoctorRequest
 
 __all__ = ["choose_expectation", "interrupted_expectation", "expectation_from_file", "PULL_SECRET"]
@@ -54,11 +55,11 @@ def interrupted_expectation(req: DoctorRequest, records: Dict[str, ProbeRecord],
     return _consensus(records, why, "release expectation not read: %s" % why)
 
 
-def choose_expectation(env, cluster, req: DoctorRequest, facts: Dict[str, Any], scope: Dict[str, Any],
+def choose_expectation(cluster, req: DoctorRequest, facts: Dict[str, Any], scope: Dict[str, Any],
                        records: Dict[str, ProbeRecord], oc_path: Optional[str], global_flags: List[str],
-                       run_command) -> Expectation:
-    """The expectation of a live run (every node is in): the file, else the release, else consensus.
-    ``run_command`` is :func:`kubectl_kata.probe.process.run_command` (for ``oc image extract``)."""
+                       environ: Dict[str, str]) -> Expectation:
+    """The expectation of a live run (every node is in): the file, else the release (``oc image extract`` with
+    ``oc_path``, the same connection flags and environment as the probes), else consensus."""
     if req.expected:
         return expectation_from_file(req.expected, records)
     why = ""
@@ -79,7 +80,7 @@ def choose_expectation(env, cluster, req: DoctorRequest, facts: Dict[str, Any], 
 
         def run(argv, timeout):
             # the command is built (and recorded) with the binary's name; it runs from where PATH has it
-            return run_command([oc_path] + list(argv[1:]), timeout_s=timeout, env=env.environ, grace_s=5.0)
+            return run_command([oc_path] + list(argv[1:]), timeout_s=timeout, env=environ, grace_s=5.0)
 
         try:
             return ex.extract_from_release(info, _arches(records), oc_path=os.path.basename(oc_path),
