@@ -113,7 +113,7 @@ def test_service_returns_the_report_and_prints_nothing_offline(tmp_path):
 
 
 def test_live_service_reports_progress_through_the_reporter_only(cluster, fake_oc):
-    from kubectl_kata.options import ConnectionOptions
+    from kubectl_kata.connection import ConnectionOptions
 
     fake_oc.configure(images={cluster.ext_image: {"release": "4.16", "arch": "x86_64"}},
                       nodes={"worker-2": {"scenario": "version-skew"}})

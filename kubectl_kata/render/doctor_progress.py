@@ -1,20 +1,20 @@
-"""What doctor tells the user while it works: a redrawn probe progress line on a terminal, warnings on stderr."""
+"""What doctor tells the user while it works: the CLI reporter plus a redrawn probe progress line."""
 from __future__ import annotations
 
 import threading
-from typing import Optional
 
-from ..services.reporting import Reporter
+from .reporter import CliReporter
 
 __all__ = ["DoctorTerminalReporter"]
 
 
-class DoctorTerminalReporter(Reporter):
-    """done/running/failed of total on one redrawn stderr line when stderr is a terminal, nothing otherwise
-    (it is called from the probe worker threads); warnings as ``warning: ...`` lines on stderr."""
+class DoctorTerminalReporter(CliReporter):
+    """:class:`CliReporter` on stderr (stdout carries the report) that also shows done/running/failed of total
+    on one redrawn stderr line when stderr is a terminal, nothing otherwise. ``probes`` is called from the
+    probe worker threads."""
 
     def __init__(self, env) -> None:
-        self.env = env
+        super().__init__(env, to_stderr=True)
         self.live = env.interactive
         self.lock = threading.Lock()
         self.drawn = False
@@ -32,11 +32,3 @@ class DoctorTerminalReporter(Reporter):
         if self.live and self.drawn:
             self.env.stderr.write("\r\x1b[2K")
             self.env.stderr.flush()
-
-    def warning(self, text: str, hint: Optional[str] = None) -> None:
-        self.env.err("warning: %s" % text)
-        if hint:
-            self.env.err("  hint: %s" % hint)
-
-    def note(self, text: str) -> None:
-        self.env.err(text)
