@@ -616,6 +616,12 @@ def connect(conn: ConnectionOptions, env) -> Cluster:
             loader.load_and_set(configuration)
         except k8s_config.ConfigException as exc:
             raise ConfigError(f"kubeconfig context {resolved.context_name!r} is unusable: {_short(exc)}") from None
+        except OSError as exc:  # tokenFile / client-certificate / certificate-authority unreadable
+            raise ConfigError(f"kubeconfig context {resolved.context_name!r} is unusable: cannot read "
+                              f"{exc.filename or 'a file it names'}: {exc.strerror or exc}") from None
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a field of the wrong type or format
+            raise ConfigError(f"kubeconfig context {resolved.context_name!r} is unusable: "
+                              f"malformed field ({type(exc).__name__}: {_short(exc)})") from None
         server, context = resolved.server, resolved.context_name
         proxy = resolved.config["clusters"][0]["cluster"].get("proxy-url")
         if proxy:  # kubectl honours the cluster's proxy-url; the Python client does not read it

@@ -105,6 +105,8 @@ def merge_kubeconfigs(paths: List[str]) -> dict:
                     raise ConfigError(f"kubeconfig {path}: {section[:-1]} {name!r} must be a mapping")
                 merged[section][name] = _absolutize(section, body, base_dir)
         current = data.get("current-context")
+        if current and not isinstance(current, str):
+            raise ConfigError(f"kubeconfig {path}: `current-context` must be a string")
         if current and not merged["current-context"]:
             merged["current-context"] = current
     return merged
@@ -137,6 +139,9 @@ def resolve(
                           hint="list contexts with `kubectl config get-contexts`")
     else:
         ctx = contexts[context_name]
+    for key in ("cluster", "user", "namespace"):
+        if ctx.get(key) is not None and not isinstance(ctx.get(key), str):
+            raise ConfigError(f"kubeconfig context {context_name!r}: `{key}` must be a string")
     cluster_name = cluster or ctx.get("cluster") or ""
     user_name = user or ctx.get("user") or ""
     if cluster_name not in merged["clusters"]:
@@ -145,6 +150,8 @@ def resolve(
         raise ConfigError(f"user {user_name!r} (context {context_name!r}) not found in the kubeconfig")
     cluster_cfg = merged["clusters"][cluster_name]
     server = cluster_cfg.get("server") or ""
+    if not isinstance(server, str):
+        raise ConfigError(f"cluster {cluster_name!r}: `server` must be a string in the kubeconfig")
     if not server:
         raise ConfigError(f"cluster {cluster_name!r} has no server address in the kubeconfig")
     effective_ctx = {"cluster": cluster_name, "user": user_name or "kubectl-kata-anonymous"}

@@ -71,7 +71,7 @@ def _to_bytes(data: Data, what: str, cap: int) -> bytes:
 def parse_repomd(data: Data) -> Dict[str, RepomdEntry]:
     raw = _to_bytes(data, "repomd.xml", MAX_REPOMD_BYTES)
     try:
-        root = DET.fromstring(raw)
+        root = DET.fromstring(raw, forbid_dtd=True)
     except RecursionError:
         raise ParseError("repomd.xml: nested too deeply") from None
     except _XML_ERRORS as exc:
@@ -257,7 +257,7 @@ def _package(elem) -> RepoPackage:
 def _iter_packages(stream) -> Iterator[RepoPackage]:
     root = None
     count = 0
-    for event, elem in DET.iterparse(stream, events=("start", "end")):
+    for event, elem in DET.iterparse(stream, events=("start", "end"), forbid_dtd=True):
         if root is None:
             root = elem
             if _tag(root) != "metadata":
