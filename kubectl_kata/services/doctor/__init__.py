@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 from ...doctor.analysis import analyse, exit_status_for
 from ...doctor.model import Collected, ProbeRecord
-from ...errors import UsageProblem
+from ...errors import BundleError, UsageProblem
 from ...status import ExitStatus
 from ..reporting import Reporter
 from .collect import NAMESPACE_PREFIX, DoctorCannotRun, DoctorInterrupted, collect, resolve_scope
@@ -59,10 +59,16 @@ def run_doctor(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = Non
     reporter = reporter if reporter is not None else Reporter()
     written = None
     if req.from_path:
-        col = bundle_mod.read_bundle(req.from_path)
-        if req.expected:
-            col.expectation = expectation_from_file(req.expected, col.probes)
-        doc = analyse(col)
+        try:
+            col = bundle_mod.read_bundle(req.from_path)
+            if req.expected:
+                col.expectation = expectation_from_file(req.expected, col.probes)
+            doc = analyse(col)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            # a bundle is untrusted input: objects of the wrong shape are its fault, reported in one line
+            detail = (str(exc).splitlines() or [""])[0][:200]
+            raise BundleError("bundle %s holds malformed cluster or node data (%s: %s)"
+                              % (req.from_path, type(exc).__name__, detail)) from None
         if req.bundle:
             written = bundle_mod.write_bundle(req.bundle, col, doc)
     else:
