@@ -53,7 +53,7 @@ def _closed_port_kubeconfig(tmp_path):
 def test_subcommands_with_descriptions_and_no_file_directive():
     cands, directive = complete([""], environ={})
     names = [v for v, _ in cands]
-    assert names == ["enable", "disable", "status", "doctor", "version", "completion"]
+    assert names == ["enable", "disable", "status", "upgrade", "doctor", "version", "completion"]
     assert dict(cands)["status"] == "Show where sandboxed containers stand on the cluster."
     assert directive == 4
     assert values(["d"]) == (["disable", "doctor"], 4)

@@ -101,6 +101,33 @@ SECTIONS = {
             ("See what would be removed:", "kubectl kata disable --dry-run=client"),
         ],
     },
+    "upgrade": {
+        "description": [
+            "upgrade classifies the install (operator, legacy RPM payload, kubectl-kata at a revision, operator "
+            "left-overs, none) and prints a plan. A legacy OCP 4.6/4.7 kata-operator install is migrated to the "
+            "extension: its namespaces, KataConfig, RuntimeClass and MachineConfig `50-kata-crio-dropin` are "
+            "removed, the extension MachineConfig is created and the rollout followed as `enable` does, then "
+            "RuntimeClass `kata` is created. Objects of an older kubectl-kata revision are re-rendered. Nothing "
+            "is deleted that cannot be attributed to the legacy install or to kubectl-kata; an operator-managed "
+            "install is refused.",
+            "The plan is confirmed on a terminal, or carried out with `--yes`. `--dry-run` prints the plan and "
+            "a unified diff of every object and writes nothing. A re-run after an interruption or a failed API "
+            "call finishes the job.",
+        ],
+        "exit": [
+            ("0", "Done, or nothing to do."),
+            _USAGE, _CLUSTER,
+            ("4", "Refused (operator-managed install) or not confirmed; nothing was modified."),
+            ("5", "The rollout failed: a node or the render controller degraded."),
+            ("6", "The rollout did not finish within `--timeout`; it carries on in the cluster."),
+            _INTERNAL,
+            ("130", "Interrupted (Ctrl-C); run upgrade again to finish."),
+        ],
+        "examples": [
+            ("See the plan and the diff, change nothing:", "kubectl kata upgrade --dry-run"),
+            ("Migrate without asking:", "kubectl kata upgrade --yes"),
+        ],
+    },
     "status": {
         "description": [
             "With `-o json` or `-o yaml` the report is a stable document; its fields are described in the "

@@ -56,5 +56,13 @@ RESOURCES = {
 }
 
 
+# Looked up by these keys (not by kind): the legacy v1alpha1 KataConfig and OLM objects (issue 11).
+LEGACY_KATACONFIG = "KataConfig/v1alpha1"
+RESOURCES[LEGACY_KATACONFIG] = Resource("KataConfig", KATA_GROUP, "v1alpha1", "kataconfigs", False)
+RESOURCES["Subscription"] = Resource("Subscription", "operators.coreos.com", "v1alpha1", "subscriptions", True)
+RESOURCES["ClusterServiceVersion"] = Resource("ClusterServiceVersion", "operators.coreos.com", "v1alpha1",
+                                              "clusterserviceversions", True)
+
+
 def resource(kind: str) -> Resource:
     return RESOURCES[kind]

@@ -1,0 +1,131 @@
+"""`kubectl kata upgrade`: migrate a legacy install to the extension or re-render an older plugin install."""
+from __future__ import annotations
+
+import click
+
+from ..options import connection_options, output_option, timeout_option, verbosity_options
+from ..status import ExitStatus
+
+
+class _TerminalReporter:
+    """Narrative lines to stdout (stderr when stdout carries a -o json|yaml document); rollout progress as
+    enable shows it."""
+
+    def __init__(self, env, to_stderr: bool):
+        self.env = env
+        self.say = env.err if to_stderr else env.out
+        self.to_stderr = to_stderr
+        self.printer = None
+
+    def step(self, text):
+        self.say(text)
+
+    def note(self, text):
+        self.env.err("note: %s" % text)
+
+    def warning(self, text, hint=None):
+        self.env.err("warning: %s" % text)
+        if hint:
+            self.env.err("  hint: %s" % hint)
+
+    def rollout_started(self, pool):
+        from ..render.progress import RolloutPrinter
+
+        self.printer = RolloutPrinter(self.env, pool, stderr=self.to_stderr)
+
+    def rollout(self, state):
+        if self.printer is not None:
+            self.printer(state)
+
+    def rollout_finished(self, state):
+        if self.printer is not None:
+            self.printer.close(state)
+            self.printer = None
+
+    def probes(self, done, running, failed, total, via):
+        pass
+
+    def probes_finished(self):
+        pass
+
+
+def _stdin_tty(env) -> bool:
+    try:
+        return bool(env.stdin.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _ask(env) -> bool:
+    env.stderr.write("Carry out this plan? [y/N] ")
+    env.stderr.flush()
+    return env.stdin.readline().strip().lower() in ("y", "yes")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--dry-run", is_flag=True,
+              help="Print the plan and a unified diff of every object it would create, change or delete; "
+                   "write nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Carry out the plan without asking (needed when not on a terminal).")
+@timeout_option()
+@output_option(choices=("table", "json", "yaml"))
+@connection_options
+@verbosity_options
+@click.pass_obj
+def upgrade(env, dry_run, yes, timeout, output, conn):
+    """Bring a kata install to the current extension-based layout.
+
+    \b
+    A legacy RPM-payload install (OCP 4.6/4.7 kata-operator) is migrated: its
+    cluster objects are removed, the extension MachineConfig is created, the
+    rollout is followed as `enable` does, then RuntimeClass `kata` is created.
+    An install of an older kubectl-kata revision is re-rendered. At the current
+    revision nothing is written. An operator-managed install is refused (exit 4).
+    Safe to re-run after an interruption: a re-run finishes the job.
+    """
+    from ..cli import prog_name
+    from ..errors import KataError, UsageProblem
+
+    from ..core import upgrade_plan as up
+    from ..render.output import render
+    from ..services.cluster_facts import open_cluster
+    from ..services.upgrading import execute, plan_for
+
+    cluster = open_cluster(conn, env)
+    plan = plan_for(cluster)
+    data_out = output in ("json", "yaml")
+    if data_out:
+        env.out(render(plan.to_dict(with_diff=dry_run), output))
+    else:
+        env.out("\n".join(up.plan_lines(plan)))
+        if dry_run and plan.actions:
+            env.out("")
+            env.out(up.plan_diff(plan).rstrip("\n"))
+    if plan.nothing_to_do or dry_run:
+        return ExitStatus.SUCCESS
+    if not yes:
+        if not _stdin_tty(env):
+            raise UsageProblem("not a terminal, so nobody can confirm the plan: nothing was changed",
+                               hint="pass --yes to carry it out (`--dry-run` shows the diff first)")
+        if not _ask(env):
+            env.err("Not confirmed: nothing was changed.")
+            return ExitStatus.PREFLIGHT_REFUSED
+    reporter = _TerminalReporter(env, to_stderr=data_out)
+    try:
+        result = execute(cluster, plan, reporter, timeout, env.monotonic)
+    except KeyboardInterrupt:
+        env.err("")
+        env.err("Upgrade interrupted; what was done stays done. Run `%s upgrade` again to finish the job."
+                % prog_name())
+        raise
+    except KataError as exc:
+        if not exc.hint:
+            exc.hint = "fix the cause, then run `%s upgrade` again: it carries on where this run stopped" % prog_name()
+        raise
+    say = env.err if data_out else env.out
+    if result.final is not None:
+        say("Upgrade done: %d step(s); pool %s: %d node(s) run %s."
+            % (len(result.done), plan.pool, result.final.counters.get("machineCount", 0), result.final.target))
+    else:
+        say("Upgrade done: %d step(s)." % len(result.done))
+    return ExitStatus.SUCCESS
