@@ -187,14 +187,15 @@ def test_drift_from_a_local_rpm_gets_the_reset_hint():
     core = [f for f in pv if f.details["package"] == "qemu-kvm-core"]
     assert [(f.severity, f.details["cause"]) for f in core] == [("error", "override")]
     assert "`rpm-ostree override reset qemu-kvm-core`" in core[0].hint
-    assert "installed from a local RPM" in core[0].message
+    assert core[0].hint.startswith("installed from a local RPM on this node: ")
 
 
 def test_drift_on_a_node_waiting_for_the_rollout():
     pv = _skew(rollout_pending=True, rollout="1 of 3 nodes updated to rendered-worker-2")
     assert {(f.severity, f.details["cause"]) for f in pv} == {("warning", "rollout")}
-    assert all(f.hint.startswith("wait for the pool's rollout") for f in pv)
-    assert "1 of 3 nodes updated" in pv[0].message
+    assert all(f.hint == "the node is still on its previous rendered config (1 of 3 nodes updated to "
+               "rendered-worker-2): wait for the pool's rollout to reach this node (`kubectl kata status --watch`)"
+               for f in pv)
 
 
 def test_drift_with_a_staged_deployment():
@@ -300,3 +301,89 @@ def test_or_dependency_met_by_the_second_alternative():
     found = check_node("w", f, repo_expected(), ctx())
     assert ("w", "node.package-version", "error") in problems(found)
     assert ("w", "node.closure-complete", "error") in problems(found)
+
+
+# ------------------------------------------------------------------ 2. pools select MachineConfigs by machineConfigSelector
+
+from kubectl_kata.doctor.analysis import analyse  # noqa: E402
+from kubectl_kata.doctor.checks_cluster import check_cluster  # noqa: E402
+from kubectl_kata.doctor.expected import Expectation  # noqa: E402
+from kubectl_kata.doctor.model import Collected, ProbeRecord  # noqa: E402
+from tests.test_core_fixtures_load import facts_from  # noqa: E402
+
+OSC49 = "osc-managed-4.9.yaml"   # the operator's kata-oc pool selects role In [kata-oc, worker]
+
+
+def _cluster(facts, pool="kata-oc", nodes=("worker-2",)):
+    return check_cluster(facts, pool, list(nodes))
+
+
+def test_operator_kata_oc_pool_selected_by_in_kata_oc_worker_is_healthy():
+    found = _cluster(facts_from(OSC49))
+    assert problems(found) == []
+    mc = by_id(found, "cluster.extension-mc")
+    assert [(f.severity, f.details["machineConfigs"]) for f in mc] == [
+        ("ok", ["50-enable-sandboxed-containers-extension"])]
+    rc = by_id(found, "cluster.runtimeclass")
+    # the RuntimeClass selects every worker: worker-0/1 are outside kata-oc but their worker pool requests the
+    # extension too (the MachineConfig has role worker)
+    assert [f.severity for f in rc] == ["ok"]
+    assert rc[0].details["outsidePool"] == ["worker-0", "worker-1"] and rc[0].details["outsideWithoutExtension"] == []
+
+
+def test_runtimeclass_selecting_nodes_whose_pool_lacks_the_extension():
+    facts = facts_from(OSC49)
+    for mc in facts["mcs"]:
+        if mc["metadata"]["name"] == "rendered-worker-ef33778f5cce7c2968078d241a7da154":
+            mc["spec"]["extensions"] = []
+    rc = by_id(_cluster(facts), "cluster.runtimeclass")
+    assert [(f.subject, f.check_id, f.severity) for f in rc] == [("cluster", "cluster.runtimeclass", "error")]
+    assert rc[0].message == ("RuntimeClass kata: its nodeSelector also selects nodes outside pool kata-oc whose own "
+                             "pool does not request the extension: worker-0, worker-1")
+
+
+def test_pool_whose_selector_misses_the_extension_mc():
+    facts = facts_from(OSC49)
+    for p in facts["pools"]:
+        if p["metadata"]["name"] == "kata-oc":
+            p["spec"]["machineConfigSelector"] = {"matchLabels": {"machineconfiguration.openshift.io/role": "kata-oc"}}
+    mc = by_id(_cluster(facts), "cluster.extension-mc")
+    assert [(f.severity, f.message) for f in mc] == [
+        ("error", "no MachineConfig for pool kata-oc requests the sandboxed-containers extension; found: "
+                  "50-enable-sandboxed-containers-extension (role worker)")]
+
+
+# ------------------------------------------------------------------ 5. waiting nodes (analysis: the pool's target)
+
+ROLLING = "rollout-rolling-4.16.yaml"   # worker-1 updated, worker-2 rebooting, worker-3 waiting
+
+
+def _rolling_collected(raws):
+    facts = facts_from(ROLLING)
+    url = [m for m in facts["mcs"] if m["metadata"]["name"].startswith("rendered-kata-oc-")][0]["spec"]["osImageURL"]
+    probes = {}
+    for node, raw in raws.items():
+        raw = _with_booted(raw, **{"container-image-reference": "ostree-unverified-registry:" + url,
+                                   "container-image-reference-digest": url.rsplit("@", 1)[1]})
+        probes[node] = ProbeRecord(node, True, "ok", None, raw)
+    exp = Expectation(source="file", detail="test", packages={"x86_64": repo_expected()})
+    return Collected(facts=facts, scope={"pool": "kata-oc", "nodes": sorted(raws), "selector": None},
+                     probes=probes, expectation=exp)
+
+
+def test_node_waiting_in_the_enable_rollout_is_pending_not_told_to_enable():
+    doc = analyse(_rolling_collected({"worker-1": nodesim.make_node_raw(node="worker-1"),
+                                      "worker-3": nodesim.make_node_raw("not-enabled", node="worker-3")}))
+    w3 = [f for f in doc["findings"] if f["subject"] == "worker-3" and f["checkId"] == "node.extension-requested"]
+    assert [f["severity"] for f in w3] == ["info"]
+    assert w3[0]["message"] == (
+        "pending: waiting for the rollout; the pool's target rendered config requests the sandboxed-containers "
+        "extension and this node has not been updated yet (pool kata-oc: 1 of 3 nodes updated to "
+        "rendered-kata-oc-29eac52a5a8a22e3f30db021be479b13)")
+    assert "kubectl kata enable" not in w3[0]["hint"]
+    node_problems = [(f["subject"], f["checkId"], f["severity"]) for f in doc["findings"]
+                     if f["subject"] != "cluster" and f["severity"] in PROBLEMS]
+    assert node_problems == []
+    # healthy variant: the updated node reports the extension as requested and installed
+    w1 = [f for f in doc["findings"] if f["subject"] == "worker-1" and f["checkId"] == "node.extension-requested"]
+    assert [f["severity"] for f in w1] == ["ok"]

@@ -33,15 +33,72 @@ _KEEP_SECRET_KEYS = ("tls.crt", "ca.crt", "service-ca.crt")
 _BLANK_ANNOTATIONS = ("openshift.io/token-secret.value", "kubectl.kubernetes.io/last-applied-configuration")
 
 
+# scheme://user[:password]@host -- proxy URLs (cluster Proxy httpProxy/httpsProxy, ControllerConfig spec.proxy,
+# Environment=HTTPS_PROXY=... lines MCO templates put into systemd units)
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s\"']+@")
+
+
+def _size(v: Any) -> str:
+    return "%d bytes long" % len(v.encode("utf-8") if isinstance(v, str) else json.dumps(v).encode("utf-8"))
+
+
+def _redact_ignition(cfg: Any) -> None:
+    """Ignition config of a MachineConfig (``spec.config``), in place: every place that can carry a secret."""
+    if not isinstance(cfg, dict):
+        return
+    passwd = cfg.get("passwd")
+    for user in (passwd.get("users") if isinstance(passwd, dict) else None) or []:
+        if not isinstance(user, dict):
+            continue
+        if user.get("passwordHash"):
+            user["passwordHash"] = _size(user["passwordHash"])
+        keys = user.get("sshAuthorizedKeys")
+        if isinstance(keys, list):
+            user["sshAuthorizedKeys"] = [_size(k) for k in keys]
+    storage = cfg.get("storage")
+    for f in (storage.get("files") if isinstance(storage, dict) else None) or []:
+        if not isinstance(f, dict):
+            continue
+        if isinstance(f.get("contents"), dict) and "source" in f["contents"]:
+            f["contents"]["source"] = _size(f["contents"]["source"])
+        for ap in f.get("append") or []:
+            if isinstance(ap, dict) and "source" in ap:
+                ap["source"] = _size(ap["source"])
+    systemd = cfg.get("systemd")
+    for unit in (systemd.get("units") if isinstance(systemd, dict) else None) or []:
+        if not isinstance(unit, dict):
+            continue
+        if "contents" in unit and unit["contents"]:
+            unit["contents"] = _size(unit["contents"])
+        for drop in unit.get("dropins") or []:
+            if isinstance(drop, dict) and drop.get("contents"):
+                drop["contents"] = _size(drop["contents"])
+
+
+def _strip_userinfo(v: Any) -> Any:
+    if isinstance(v, str):
+        return _URL_USERINFO.sub(r"\1<redacted>@", v) if "@" in v else v
+    if isinstance(v, list):
+        return [_strip_userinfo(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _strip_userinfo(x) for k, x in v.items()}
+    return v
+
+
 def redact_object(obj: Any) -> Any:
-    """A copy safe to store: Secret data as ``oc adm inspect`` does it ("<n> bytes long" except certificates),
-    MachineConfig file contents replaced by their size (00-worker carries the pull secret), secret-bearing
-    annotations blanked, managedFields dropped."""
+    """A copy safe to store: Secret data as ``oc adm inspect`` does it ("<n> bytes long" except certificates);
+    in MachineConfigs (anything with an Ignition ``spec.config``) password hashes, SSH keys, file contents and
+    appends, systemd unit contents and drop-ins replaced by their size (00-worker carries the pull secret, MCO
+    templates put proxy credentials into units); user info of every ``scheme://user:pass@`` URL (cluster Proxy
+    httpProxy/httpsProxy, ControllerConfig proxy) removed; secret-bearing annotations (last-applied-configuration)
+    blanked; managedFields dropped. Lists (``items``) are redacted item by item."""
     if isinstance(obj, list):
         return [redact_object(o) for o in obj]
     if not isinstance(obj, dict):
         return obj
     out = json.loads(json.dumps(obj))
+    if isinstance(out.get("items"), list):
+        out["items"] = [redact_object(i) for i in out["items"]]
     meta = out.get("metadata")
     if isinstance(meta, dict):
         meta.pop("managedFields", None)
@@ -60,13 +117,10 @@ def redact_object(obj: Any) -> Any:
                     n = len(base64.b64decode(v)) if key == "data" and isinstance(v, str) and _b64ok(v) else \
                         len(str(v).encode())
                     data[k] = "%d bytes long" % n
-    if out.get("kind") == "MachineConfig":
-        files = ((((out.get("spec") or {}).get("config") or {}).get("storage") or {}).get("files"))
-        if isinstance(files, list):
-            for f in files:
-                if isinstance(f, dict) and isinstance(f.get("contents"), dict) and "source" in f["contents"]:
-                    f["contents"]["source"] = "%d bytes long" % len(str(f["contents"]["source"]).encode())
-    return out
+    spec = out.get("spec")
+    if isinstance(spec, dict) and isinstance(spec.get("config"), dict):
+        _redact_ignition(spec["config"])
+    return _strip_userinfo(out)
 
 
 def _b64ok(v: str) -> bool:

@@ -51,13 +51,50 @@ def probe_finding(rec: ProbeRecord) -> Finding:
                                              "partialItems": sorted(rec.raw) if rec.raw else []})
 
 
+ANN_CURRENT_IMAGE = "machineconfiguration.openshift.io/currentImage"
+
+
+def _rendered_spec(mc) -> dict:
+    spec = (mc or {}).get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
 def _node_context(facts, node_obj, version) -> NodeContext:
+    """What the cluster says the node should have: the pool's *target* rendered config decides whether the extension
+    is requested (a node still on the previous config is waiting in the rollout, DOMAIN 3); the node's current and
+    the target rendered configs together say what the MCO itself layers (extensions, kernelType; DOMAIN 12.1); the
+    current one names the OS image the node should be running."""
+    from kubectl_kata.core.selectors import primary_pool_for_node
+
     ann = ((node_obj or {}).get("metadata") or {}).get("annotations") or {}
     current = ann.get(ANN_CURRENT_CONFIG)
-    rendered = find(facts.get("mcs") or [], current) if current else None
-    os_url = ((rendered or {}).get("spec") or {}).get("osImageURL") if rendered else None
-    requested = rendered_includes_extension(facts, None, current) if rendered else None
-    return NodeContext(release=version, os_image_url=os_url or None, extension_requested=requested)
+    mcs = facts.get("mcs") or []
+    pools = facts.get("pools") or []
+    pool_name = primary_pool_for_node(node_obj, pools) if node_obj else None
+    pool = find(pools, pool_name) if pool_name else None
+    target = (((pool or {}).get("spec") or {}).get("configuration") or {}).get("name")
+    r_current = find(mcs, current) if current else None
+    r_target = find(mcs, target) if target else None
+    os_url = _rendered_spec(r_current).get("osImageURL") if r_current else None
+    if target:
+        requested = rendered_includes_extension(facts, pool, target)
+    else:
+        requested = rendered_includes_extension(facts, None, current) if r_current else None
+    known = [r for r in (r_current, r_target) if r is not None]
+    exts = kts = None
+    if known:
+        exts = frozenset(e for r in known for e in (_rendered_spec(r).get("extensions") or []) if isinstance(e, str))
+        kts = frozenset((_rendered_spec(r).get("kernelType") or "default") for r in known
+                        if isinstance(_rendered_spec(r).get("kernelType") or "default", str))
+    pending = (current != target) if (current and target) else None
+    rollout = ""
+    if pending:
+        st = (pool or {}).get("status") or {}
+        rollout = "pool %s: %s of %s nodes updated to %s" % (pool_name, st.get("updatedMachineCount", "?"),
+                                                             st.get("machineCount", "?"), target)
+    return NodeContext(release=version, os_image_url=os_url or None, extension_requested=requested,
+                       current_image=ann.get(ANN_CURRENT_IMAGE) or None, rendered_extensions=exts, kernel_types=kts,
+                       rollout_pending=pending, rollout=rollout)
 
 
 def analyse(col: Collected) -> Dict[str, Any]:
@@ -83,7 +120,7 @@ def analyse(col: Collected) -> Dict[str, Any]:
                 arch_nodes.setdefault(nf.arch, []).append(node)
             names = ()
             if not exp.closure_known and nf.installed(KATA_PACKAGE):
-                names = installed_closure(nf.package_index()).packages.keys()
+                names = installed_closure(nf.package_index(), base=nf.base_packages).packages.keys()
             expected = exp.for_node(nf.arch, names)
             ctx = _node_context(facts, by_name.get(node), version)
             fs.extend(check_node(node, nf, expected, ctx))

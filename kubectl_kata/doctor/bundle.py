@@ -39,6 +39,7 @@ from typing import Any, Dict, Optional
 
 from kubectl_kata import __version__
 from kubectl_kata.core.nodefacts import RawResult
+from kubectl_kata.core.redact import redact_facts
 from kubectl_kata.doctor.expected import Expectation, ExpectationError
 from kubectl_kata.doctor.model import Collected, ProbeRecord
 from kubectl_kata.errors import BundleError
@@ -88,7 +89,8 @@ def _run_members(col: Collected, doc) -> Dict[str, bytes]:
     nodes_manifest = {node: {"ok": rec.ok, "reason": rec.reason, "error": rec.error}
                       for node, rec in sorted(col.probes.items())}
     return {
-        "cluster/facts.json": _json(col.facts),
+        # redacted again at write time: a bundle re-written from --from or a must-gather gets the same rules
+        "cluster/facts.json": _json(redact_facts(col.facts)),
         "expected/expectation.json": _json(col.expectation.to_dict()),
         "report.json": _json(doc),
         "manifest.json": _json({

@@ -12,7 +12,7 @@ from kubectl_kata.core.constants import (ANN_REASON, ANN_STATE, EXTENSION, MANAG
 from kubectl_kata.core.objects import is_ours, mc_extensions, mc_role
 from kubectl_kata.core.preflight import find, object_list, operator_signals
 from kubectl_kata.core.rollout import condition
-from kubectl_kata.core.selectors import MultiplePoolsError, matches_label_map, pools_for_node
+from kubectl_kata.core.selectors import MultiplePoolsError, matches, matches_label_map, pools_for_node
 from kubectl_kata.core.statusreport import rendered_includes_extension
 from kubectl_kata.core.support import parse_ocp_version, supported_extensions
 from kubectl_kata.doctor.findings import ERROR, INFO, OK, WARNING, Finding
@@ -33,7 +33,8 @@ CLUSTER_CHECKS = (
      "the pool is updated and not degraded (RenderDegraded/NodeDegraded messages and node reasons quoted)",
      "fix the quoted reason; `kubectl kata status --watch` follows the rollout"),
     ("cluster.runtimeclass", "error",
-     "RuntimeClass `kata` exists, its handler is `kata` and its nodeSelector selects exactly the pool's nodes",
+     "RuntimeClass `kata` exists, its handler is `kata` and its nodeSelector selects the pool's nodes and no node "
+     "whose pool's rendered config lacks the extension",
      "`kubectl kata enable` recreates it; or edit scheduling.nodeSelector to the pool's node-role label"),
     ("cluster.node-pools", "error",
      "no node is selected by two custom pools (`node X belongs to 2 custom roles`)",
@@ -110,6 +111,18 @@ class _Cluster:
     def add(self, cid: str, severity: str, message: str, hint: str = "", **details) -> None:
         self.out.append(Finding(cid, severity, SUBJECT, message, hint, details))
 
+    def selects_mc(self, mc: dict) -> bool:
+        """Does the pool's ``machineConfigSelector`` select ``mc`` (what the render controller merges, DOMAIN 2.1)?
+        The operator's kata-oc pool selects role ``In [kata-oc, worker]`` (DOMAIN 2.2). Without the pool object the
+        role label naming the pool is all there is to go by."""
+        sel = ((self.pool or {}).get("spec") or {}).get("machineConfigSelector") if self.pool else None
+        if sel is None:
+            return mc_role(mc) == self.pool_name
+        try:
+            return matches(sel, _labels(mc))
+        except ValueError:
+            return mc_role(mc) == self.pool_name
+
     # ------------------------------------------------------------------ extension MC
     def extension_mc(self) -> None:
         cid = "cluster.extension-mc"
@@ -119,13 +132,14 @@ class _Cluster:
             return
         mcs = [mc for mc in object_list(self.facts, "mcs") if not _name(mc).startswith("rendered-")]
         carrying = [mc for mc in mcs if EXTENSION in mc_extensions(mc)]
-        for_pool = [mc for mc in carrying if mc_role(mc) == self.pool_name]
+        selected = [mc for mc in mcs if self.selects_mc(mc)]
+        for_pool = [mc for mc in carrying if mc in selected]
         allowed = supported_extensions(self.mm) if self.mm else None
         invalid: Dict[str, List[str]] = {}
         if allowed is not None:
             for mc in mcs:
                 bad = [e for e in mc_extensions(mc) if e not in allowed]
-                if bad and (mc_role(mc) == self.pool_name or mc in carrying):
+                if bad and (mc in selected or mc in carrying):
                     invalid[_name(mc)] = bad
         if invalid:
             what = "; ".join("%s lists %s" % (n, ", ".join(b)) for n, b in sorted(invalid.items()))
@@ -159,7 +173,9 @@ class _Cluster:
         if inc_t is False:
             self.add(cid, ERROR, "target rendered config %s of pool %s does not include %s"
                      % (target, self.pool_name, EXTENSION),
-                     "the extension MachineConfig's role label must select pool %s" % self.pool_name, **details)
+                     "the pool's machineConfigSelector must select the extension MachineConfig (check its "
+                     "machineconfiguration.openshift.io/role label against `oc get mcp %s -o yaml`)"
+                     % self.pool_name, **details)
         elif inc_t is None:
             self.add(cid, WARNING, "cannot tell whether rendered config %s includes %s (rendered MachineConfig "
                      "not readable)" % (target, EXTENSION), "check `oc get mc %s -o yaml`" % target, **details)
@@ -232,11 +248,17 @@ class _Cluster:
         if handler != RUNTIMECLASS_HANDLER:
             problems.append("handler is %r, CRI-O's drop-in declares %r" % (handler, RUNTIMECLASS_HANDLER))
         outside = sorted(set(selected) - pool_set)
+        # a node outside the pool is fine when its own pool's target rendered config requests the extension too
+        # (e.g. the extension MachineConfig has role worker and the RuntimeClass selects every worker)
+        without, unknown = self._without_extension(outside)
+        details["outsidePool"] = outside
+        details["outsideWithoutExtension"] = without
+        details["outsideUnknown"] = unknown
         if not selected:
             problems.append("its nodeSelector %s selects no node" % (selector or "{}"))
-        elif outside and pool_set:
-            problems.append("its nodeSelector also selects nodes outside pool %s: %s"
-                            % (self.pool_name, ", ".join(outside[:8])))
+        elif without and pool_set:
+            problems.append("its nodeSelector also selects nodes outside pool %s whose own pool does not request "
+                            "the extension: %s" % (self.pool_name, ", ".join(without[:8])))
         if problems:
             self.add(cid, ERROR, "RuntimeClass %s: %s" % (RUNTIMECLASS_NAME, "; ".join(problems)),
                      "set handler: kata and scheduling.nodeSelector to the pool's node-role label", **details)
@@ -248,6 +270,25 @@ class _Cluster:
             else:
                 self.add(cid, OK, "RuntimeClass %s (handler %s) selects the pool's %d node(s)"
                          % (RUNTIMECLASS_NAME, handler, len(selected)), **details)
+
+    def _without_extension(self, names: List[str]):
+        """(nodes whose pool's target rendered config does not request the extension, nodes where that is unknown)."""
+        pools = object_list(self.facts, "pools")
+        by_name = {_name(n): n for n in object_list(self.facts, "nodes")}
+        without, unknown = [], []
+        for n in names:
+            try:
+                owners = pools_for_node(n, _labels(by_name.get(n)), pools)
+            except MultiplePoolsError:
+                owners = []
+            pool = find(pools, owners[0]) if owners else None
+            target = (((pool or {}).get("spec") or {}).get("configuration") or {}).get("name")
+            inc = rendered_includes_extension(self.facts, pool, target) if pool is not None else False
+            if inc is False:
+                without.append(n)
+            elif inc is None:
+                unknown.append(n)
+        return without, unknown
 
     # ------------------------------------------------------------------ node pools
     def node_pools(self) -> None:

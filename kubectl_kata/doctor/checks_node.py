@@ -481,8 +481,9 @@ class _Checker:
             else:
                 what = "is %s than expected %s" % (direction, exp.evr)
             cause, why, hint = self._drift_cause(name, direction)
-            self.add(cid, ERROR if cause in ("override", "unknown") else WARNING, "%s %s: %s" % (inst, what, why),
-                     hint, package=name, expected=str(exp), installed=str(inst), direction=direction, cause=cause)
+            self.add(cid, ERROR if cause in ("override", "unknown") else WARNING, "%s %s" % (inst, what),
+                     "%s: %s" % (why, hint), package=name, expected=str(exp), installed=str(inst),
+                     direction=direction, cause=cause, why=why)
         if unknown:
             self.add(cid, INFO, "expected version unknown for %s; not compared" % _fmt_list(unknown),
                      "nodes disagree or the repo lacks them; compare with `rpm -q` across nodes", packages=unknown)
