@@ -131,3 +131,26 @@ def test_live_service_reports_progress_through_the_reporter_only(cluster, fake_o
     assert probes[-1] == ("probes", 3, 0, 0, 3, "oc") and rec.calls[-1] == ("finished",)
     assert not [c for c in rec.calls if c[0] == "warning"]
     assert fake_oc.live_pods() == []
+
+
+def test_a_namespace_that_cannot_be_deleted_is_a_warning_through_the_reporter(cluster, fake_oc):
+    # the run still reports; the user learns on stderr which namespace is left and how to delete it
+    fake_oc.configure(images={cluster.ext_image: {"release": "4.16", "arch": "x86_64"}})
+    env = {"FAKE_OC_SCENARIO_DIR": fake_oc.scenario_dir, "FAKE_OC_STATE_DIR": fake_oc.state_dir}
+    cluster.forbid("delete", "namespaces")
+    try:
+        res = run_cli(["doctor", "-o", "json"], kubeconfig=cluster.kc, environ=env)
+    finally:
+        cluster.allow("delete", "namespaces")
+    left = [n["metadata"]["name"] for n in cluster.store.list("Namespace")
+            if n["metadata"]["name"].startswith("kata-doctor-")]
+    for name in left:
+        cluster.store.delete("Namespace", name)
+    assert res.exit_code == ExitStatus.SUCCESS, res.stderr
+    assert json.loads(res.stdout)["healthy"] is True
+    assert len(left) == 1
+    warning = [ln for ln in res.stderr.splitlines() if ln.startswith("warning: ")]
+    assert len(warning) == 1
+    assert warning[0].startswith("warning: could not delete namespace %s: " % left[0])
+    assert warning[0].endswith("; delete it with `oc delete namespace %s`" % left[0])
+    assert fake_oc.live_pods() == []
