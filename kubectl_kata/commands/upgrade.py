@@ -83,7 +83,7 @@ def upgrade(env, dry_run, yes, timeout, output, conn):
     revision nothing is written. An operator-managed install is refused (exit 4).
     Safe to re-run after an interruption: a re-run finishes the job.
     """
-    from ..cli import prog_name
+    from ..context import prog_name
     from ..errors import KataError, UsageProblem
 
     from ..core import upgrade_plan as up
