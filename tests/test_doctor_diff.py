@@ -102,8 +102,10 @@ def test_must_gather_against_bundle_compares_only_what_both_have():
     before = snapshot_from_report("mg", "must-gather", mg.facts, doc, mgm.node_facts_map(mg, doc["scope"]["nodes"]),
                                   epochs=False, package_scope=KATA_QEMU, binaries_collected=False,
                                   booted_collected=False)
-    skew = [_finding("worker-1", "node.package-version", "error",
-                     "%s-17:8.2.0-7.el9_4.x86_64 is older than expected 17:8.2.0-11.el9_4" % p)
+    skew = [dict(_finding("worker-1", "node.package-version", "error",
+                          "%s-17:8.2.0-7.el9_4.x86_64 is older than expected 17:8.2.0-11.el9_4: no override, pending "
+                          "rollout, staged deployment or older OS image explains it" % p),
+                 details={"package": p, "direction": "older", "cause": "unknown"})
             for p in ("qemu-kvm-common", "qemu-kvm-core")]
     rpmv = _finding("worker-0", "node.rpm-verify", "error", "installed files differ from the RPMs: S.5....T. x")
     after = snap({"worker-0": "healthy", "worker-1": "version-skew", "worker-2": "healthy"}, skew + [rpmv],
@@ -111,7 +113,8 @@ def test_must_gather_against_bundle_compares_only_what_both_have():
                      "machineconfiguration.openshift.io/currentConfig"],
                  os_image=mg.facts["nodes"][3]["status"]["nodeInfo"]["osImage"])
     d = diff_snapshots(before, after)
-    # the bundle's hundreds of base packages are not "added"; epochs do not make versions differ
+    # the bundle's hundreds of base packages are not "added"; epochs do not make versions differ; the same
+    # package problem is the same finding although each side words its cause from the data it holds
     assert d["nodes"]["changed"] == [] and d["identical"] is True
     assert [f["checkId"] for f in d["findings"]["unchanged"]] == ["node.package-version"] * 2
     # rpm -V was not collected in the must-gather: not a new finding

@@ -23,7 +23,11 @@ def _pages():
 
 def test_one_page_per_subcommand():
     names = cli.list_commands(click.Context(cli))
-    assert _pages() == sorted(["kubectl-kata.1"] + [f"kubectl-kata-{n}.1" for n in names])
+    # and one per subcommand of a command group (`doctor diff` -> kubectl-kata-doctor-diff.1)
+    nested = [n for n in manpages.subcommand_names() if " " in n]
+    assert nested == ["doctor diff"]
+    assert _pages() == sorted(["kubectl-kata.1"] + [f"kubectl-kata-{n}.1" for n in names]
+                              + ["kubectl-kata-%s.1" % n.replace(" ", "-") for n in nested])
     assert {"enable", "disable", "status", "doctor", "version", "completion"} <= set(names)
 
 
@@ -46,6 +50,10 @@ def test_every_page_has_the_sections_and_every_option():
         assert heads[:3] == ["NAME", "SYNOPSIS", "DESCRIPTION"]
         name = f[len("kubectl-kata-"):-2] if f != "kubectl-kata.1" else None
         cmd = cli if name is None else cli.get_command(root, name)
+        if cmd is None:   # a subcommand's page: kubectl-kata-doctor-diff.1
+            parent, sub = name.split("-", 1)
+            pcmd = cli.get_command(root, parent)
+            cmd = pcmd.get_command(click.Context(pcmd, info_name=parent, parent=root), sub)
         for p in cmd.params:
             if isinstance(p, click.Option):
                 for opt in p.opts:

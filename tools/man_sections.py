@@ -153,13 +153,21 @@ SECTIONS = {
             "extensions image says should be installed. Nodes that cannot be probed are reported with the "
             "cause; the others are still diagnosed. With `--bundle` the raw collection is saved as a support "
             "bundle; `--from` analyses such a bundle later, offline.",
+            "`--from` also reads a must-gather (`oc adm must-gather`, the default one and the sandboxed containers "
+            "operator's, as the `must-gather.local.<n>` directory, any directory below it, or a `.tar.gz` of it). "
+            "It runs every check the must-gather's data allows (cluster objects, each node's kata and QEMU "
+            "packages from the operator's `nodes/<node>/version`) and reports every other check as "
+            "`not collected` (severity info). Unsafe archives (absolute paths, `..`, links or special files "
+            "where doctor reads, oversized files) are refused; nothing is extracted.",
+            "`doctor diff BEFORE AFTER` compares two bundles or must-gathers; see `kubectl-kata-doctor-diff`(1).",
             "Reaching nodes needs permission to create namespaces and privileged debug pods (cluster-admin "
             "in practice). On air-gapped clusters pass a mirrored debug image with `--image`.",
         ],
         "exit": [
             ("0", "No problems found."),
             ("1", "Problems found, including nodes that could not be probed (they are reported)."),
-            ("2", "Usage error, or an unreadable support bundle."),
+            ("2", "Usage error, or an unreadable or unsafe support bundle or must-gather, or a path that is "
+                  "neither."),
             ("3", "doctor could not run: cluster unreachable, or no node could be probed for lack of "
                   "permissions or tools."),
             _INTERNAL,
@@ -173,6 +181,34 @@ SECTIONS = {
             ("Diagnose two nodes and keep a support bundle:",
              "oc kata doctor --node worker-0 --node worker-1 --bundle kata-bundle.tar.gz"),
             ("Analyse a support bundle offline:", "kubectl kata doctor --from kata-bundle.tar.gz"),
+            ("Analyse a customer's must-gather offline:", "kubectl kata doctor --from must-gather.local.5550001"),
+        ],
+    },
+    "doctor diff": {
+        "argument": {
+            "BEFORE": "The earlier snapshot: a kubectl-kata support bundle (`.tar.gz` or its directory) or a "
+                      "must-gather (the `must-gather.local.<n>` directory, a directory below it, or a `.tar.gz`).",
+            "AFTER": "The later snapshot, in any of the same forms.",
+        },
+        "description": [
+            "Each side is read and analysed as `doctor --from` would. A node's packages are compared as RPM "
+            "versions (rpmvercmp, epoch first). A must-gather lists only the packages whose NVRA matches "
+            "`kata-containers` or `qemu`, without epochs, and no kata binary versions or rpm-ostree state: "
+            "against it, only what both sides have is compared, and a finding whose check was `not collected` "
+            "on one side is listed as not comparable, never as new or resolved.",
+        ],
+        "exit": [
+            ("0", "No differences."),
+            ("1", "Differences: nodes changed, nodes on one side only, findings new or resolved, or the cluster "
+                  "version changed."),
+            ("2", "Usage error, or an unreadable or unsafe bundle or must-gather."),
+            _INTERNAL, _INTERRUPTED,
+        ],
+        "examples": [
+            ("What changed on the nodes between two support bundles:",
+             "kubectl kata doctor diff before.tar.gz after.tar.gz"),
+            ("A customer's must-gather against a bundle taken after the fix, as JSON:",
+             "kubectl kata doctor diff must-gather.local.5550001 after.tar.gz -o json"),
         ],
     },
     "version": {

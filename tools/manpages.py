@@ -108,11 +108,46 @@ def _synopsis(cmd_path: str, cmd: click.Command, ctx: click.Context) -> List[str
                 args.append("|".join(f"\\fB{esc(c)}\\fR" for c in p.type.choices))
             else:
                 args.append(f"\\fI{esc(meta)}\\fR")
-    if isinstance(cmd, click.Group):
+    if isinstance(cmd, click.Group) and not cmd.invoke_without_command:
         rest = "[\\fIOPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]..."
     else:
         rest = "[\\fIOPTIONS\\fR]" + ("".join(" " + a for a in args))
-    return words + [rest]
+    out = words + [rest]
+    if isinstance(cmd, click.Group) and cmd.invoke_without_command:
+        # a command that runs by itself and also has subcommands (doctor, doctor diff)
+        for sub in cmd.list_commands(ctx):
+            sub_cmd = cmd.get_command(ctx, sub)
+            sub_ctx = click.Context(sub_cmd, info_name=sub, parent=ctx)
+            out += [".br"] + _synopsis(f"{cmd_path} {sub}", sub_cmd, sub_ctx)
+    return out
+
+
+def subcommand_names() -> List[str]:
+    """Pages below the root: every command, and "<command> <sub>" for the subcommands of a command group."""
+    from kubectl_kata.cli import cli
+
+    root_ctx = click.Context(cli, info_name="kubectl kata", **cli.context_settings)
+    names = []
+    for name in cli.list_commands(root_ctx):
+        names.append(name)
+        cmd = cli.get_command(root_ctx, name)
+        if isinstance(cmd, click.Group):
+            ctx = click.Context(cmd, info_name=name, parent=root_ctx)
+            names += [f"{name} {sub}" for sub in cmd.list_commands(ctx)]
+    return names
+
+
+def command_for(name: Optional[str]):
+    """(command, context, command path) of the root (None), a command or "<command> <sub>"."""
+    from kubectl_kata.cli import cli
+
+    ctx = click.Context(cli, info_name="kubectl kata", **cli.context_settings)
+    cmd, path = cli, "kubectl kata"
+    for word in (name or "").split():
+        cmd = cmd.get_command(ctx, word)
+        ctx = click.Context(cmd, info_name=word, parent=ctx, **cmd.context_settings)
+        path += " " + word
+    return cmd, ctx, path
 
 
 def page_for(name: Optional[str]) -> str:
@@ -125,10 +160,9 @@ def page_for(name: Optional[str]) -> str:
         cmd, ctx, page, cmd_path = cli, root_ctx, "kubectl-kata", "kubectl kata"
         summary = hand.ROOT_SUMMARY
     else:
-        cmd = cli.get_command(root_ctx, name)
-        ctx = click.Context(cmd, info_name=name, parent=root_ctx, **cmd.context_settings)
-        page, cmd_path = f"kubectl-kata-{name}", f"kubectl kata {name}"
-        summary = COMMANDS[name][1].rstrip(".")
+        cmd, ctx, cmd_path = command_for(name)
+        page = "kubectl-kata-" + name.replace(" ", "-")
+        summary = (COMMANDS[name][1] if name in COMMANDS else cmd.get_short_help_str(200)).rstrip(".")
         summary = summary[0].lower() + summary[1:]
     sections = hand.SECTIONS[name or ""]
     out = [
@@ -146,11 +180,17 @@ def page_for(name: Optional[str]) -> str:
     out += paragraphs(cmd.help or "")
     for para in sections.get("description", []):
         out += [".PP"] + text_lines(para)
-    if isinstance(cmd, click.Group):
+    if cmd is cli:
         out += [".SH COMMANDS"]
         for sub in cli.list_commands(root_ctx):
             out += [".TP", f"\\fB{esc(sub)}\\fR", inline(COMMANDS[sub][1]),
                     f"See \\fBkubectl\\-kata\\-{esc(sub)}\\fR(1)."]
+    elif isinstance(cmd, click.Group):
+        out += [".SH COMMANDS"]
+        for sub in cmd.list_commands(ctx):
+            ref = esc(f"kubectl-kata-{name}-{sub}".replace(" ", "-"))
+            out += [".TP", f"\\fB{esc(sub)}\\fR", inline(cmd.get_command(ctx, sub).get_short_help_str(200)),
+                    f"See \\fB{ref}\\fR(1)."]
     out += [".SH OPTIONS"]
     for param in cmd.get_params(ctx):
         if isinstance(param, click.Option) and not param.hidden:
@@ -160,7 +200,10 @@ def page_for(name: Optional[str]) -> str:
             choices = ""
             if isinstance(param.type, click.Choice):
                 choices = " One of: " + ", ".join(f"`{c}`" for c in param.type.choices) + "."
-            out += [".TP", f"\\fI{esc(meta)}\\fR"] + text_lines(sections.get("argument", meta) + choices)
+            text = sections.get("argument", meta)
+            if isinstance(text, dict):   # one text per argument (doctor diff BEFORE AFTER)
+                text = text.get(meta, meta)
+            out += [".TP", f"\\fI{esc(meta)}\\fR"] + text_lines(text + choices)
     out += [".SH EXIT STATUS"]
     for code, meaning in sections["exit"]:
         out += [".TP", f"\\fB{code}\\fR"] + text_lines(meaning)
@@ -175,7 +218,7 @@ def page_for(name: Optional[str]) -> str:
     for comment, command in sections["examples"]:
         out += [".PP"] + text_lines(comment) + [".PP", ".RS 4", ".EX", esc(command), ".EE", ".RE"]
     out += [".SH SEE ALSO"]
-    refs = [f"kubectl-kata-{n}" for n in cli.list_commands(root_ctx) if n != name]
+    refs = [f"kubectl-kata-{n}".replace(" ", "-") for n in subcommand_names() if n != name]
     if name is not None:
         refs = ["kubectl-kata"] + refs
     refs += ["kubectl", "oc"]
@@ -192,14 +235,10 @@ def page_for(name: Optional[str]) -> str:
 
 def generate(out_dir: str = MAN_DIR) -> Dict[str, str]:
     """Write every page into `out_dir`; return {file name: content}."""
-    from kubectl_kata.cli import cli
-
-    import click as _click
-
-    names = [None] + cli.list_commands(_click.Context(cli))
+    names = [None] + subcommand_names()
     pages = {}
     for name in names:
-        file_name = ("kubectl-kata" if name is None else f"kubectl-kata-{name}") + ".1"
+        file_name = ("kubectl-kata" if name is None else "kubectl-kata-" + name.replace(" ", "-")) + ".1"
         if (name or "") not in hand.SECTIONS:
             raise SystemExit(f"error: tools/man_sections.py has no hand-written sections for {name!r}")
         pages[file_name] = page_for(name)

@@ -14,7 +14,17 @@ def _positive_duration(ctx, param, value):
     return seconds
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+class DoctorGroup(click.Group):
+    """`doctor` diagnoses when run alone; `doctor diff` is its one subcommand. Options given to `doctor` before
+    `diff` are refused rather than silently ignored."""
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.command_path, "[OPTIONS]")
+        formatter.write_usage(ctx.command_path, "diff [OPTIONS] BEFORE AFTER", prefix="   or: ")
+
+
+@click.group(cls=DoctorGroup, invoke_without_command=True, subcommand_metavar="[diff BEFORE AFTER]",
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--pool", default=None, metavar="NAME",
               help="Pool to diagnose (default: the pool kata is enabled on, else kata-oc, else worker).")
 @click.option("--node", "nodes", multiple=True, metavar="NAME", help="Diagnose this node (repeatable).")
@@ -34,22 +44,33 @@ def _positive_duration(ctx, param, value):
                    "(default: the cluster release's extensions image, else pool consensus).")
 @click.option("--bundle", default=None, metavar="PATH", help="Also write a support bundle (.tar.gz) to PATH.")
 @click.option("--from", "from_path", default=None, metavar="PATH",
-              help="Re-analyse a support bundle (tarball or directory) offline; no cluster needed.")
+              help="Analyse a support bundle or a must-gather (tarball or directory) offline; no cluster needed.")
 @output_option()
 @connection_options
 @verbosity_options
-@click.pass_obj
-def doctor(env, pool, nodes, selector, via, image, parallel, node_timeout, expected, bundle, from_path, output,
+@click.pass_context
+def doctor(ctx, pool, nodes, selector, via, image, parallel, node_timeout, expected, bundle, from_path, output,
            conn):
     """Diagnose sandboxed containers on the pool's nodes: one debug pod per node, every check at once.
 
+    `doctor --from PATH` analyses a support bundle or a must-gather instead;
+    `doctor diff BEFORE AFTER` shows what changed between two of them.
+
     \b
     Exit status: 0 no problems, 1 problems found (including nodes that could
-    not be probed -- they are reported), 2 bad usage or unreadable bundle,
-    3 doctor could not run (cluster unreachable, no node could be probed for
-    lack of permissions or tools), 130 interrupted (debug pods and the
-    namespace are removed first).
+    not be probed -- they are reported), 2 bad usage or unreadable bundle
+    or must-gather, 3 doctor could not run (cluster unreachable, no node
+    could be probed for lack of permissions or tools), 130 interrupted
+    (debug pods and the namespace are removed first).
     """
+    if ctx.invoked_subcommand:
+        given = [p.opts[0] for p in ctx.command.params
+                 if isinstance(p, click.Option) and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+        if given:
+            raise click.UsageError("%s: doctor's options do not apply to `diff`; put diff's own options after it "
+                                   "(`doctor diff -o json BEFORE AFTER`)" % ", ".join(given), ctx=ctx)
+        return None
+    env = ctx.obj
     from ..render.doctor_progress import DoctorTerminalReporter
     from ..services.doctor import DoctorRequest, run_doctor
 
@@ -80,3 +101,40 @@ def _print(env, doc, output: str) -> None:
         from ..render.doctor_report import render_table
 
         env.out(render_table(doc, wide=output == "wide"))
+
+
+@doctor.command("diff", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("before", metavar="BEFORE", type=click.Path())
+@click.argument("after", metavar="AFTER", type=click.Path())
+@click.option("--expected", "expected", default=None, metavar="FILE",
+              help="Expected versions for both sides' findings (an extensions.json, a repodata directory or a "
+                   "saved expectation); default: what each side used.")
+@output_option(choices=("table", "json", "yaml"))
+@verbosity_options
+@click.pass_obj
+def diff(env, before, after, expected, output):
+    """Show what changed on the nodes between two bundles or must-gathers.
+
+    BEFORE and AFTER are each a kubectl-kata support bundle or a must-gather
+    (tarball or directory). No cluster is needed.
+
+    Per node: packages added, removed and changed (compared as RPM versions), the kata binaries' versions, the
+    booted OS image, the MachineConfig the node runs; findings new, resolved and unchanged; nodes only on one
+    side. Nodes with identical changes are folded together.
+
+    \b
+    Exit status (as kubectl diff): 0 no differences, 1 differences,
+    2 bad usage or an unreadable/unsafe bundle or must-gather.
+    """
+    from ..services.doctor.offline import diff_sources
+
+    doc = diff_sources(before, after, expected)
+    if output in ("json", "yaml"):
+        from ..render.output import render
+
+        env.out(render(doc, output))
+    else:
+        from ..render.diff_view import render_diff_table
+
+        env.out(render_diff_table(doc))
+    return ExitStatus.SUCCESS if doc["identical"] else ExitStatus.PROBLEMS_FOUND

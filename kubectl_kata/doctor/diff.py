@@ -163,8 +163,14 @@ _EPOCH = re.compile(r"(?<=[-\s])\d+:(?=\d)")
 
 
 def _sig(f: Mapping[str, Any], strip_epochs: bool = False) -> Tuple[str, str, str]:
+    """What makes two findings "the same problem": check, severity and the message with the node name (and,
+    when one side has no epochs, epochs) taken out; a package finding is identified by its package and
+    direction, since its message also explains the cause from whatever data the side holds."""
     subj = str(f.get("subject") or "")
     msg = str(f.get("message") or "")
+    details = f.get("details") or {}
+    if isinstance(details, Mapping) and isinstance(details.get("package"), str):
+        msg = "package %s %s" % (details["package"], details.get("direction") or "")
     if subj and subj != "cluster":
         msg = msg.replace(subj, "<node>")
     if strip_epochs:   # "qemu-kvm-core-17:8.2.0-7.el9_4" == "qemu-kvm-core-8.2.0-7.el9_4" when one side has no epochs
@@ -176,14 +182,18 @@ def _not_collected(f: Mapping[str, Any]) -> bool:
     return bool((f.get("details") or {}).get("notCollected"))
 
 
-def _fold(items: Iterable[Tuple[Tuple[str, str, str], str]]) -> List[Dict[str, Any]]:
+def _fold(items: Iterable[Tuple[Tuple[str, str, str], str, str]]) -> List[Dict[str, Any]]:
+    """(signature, subject, message shown) -> findings folded over the subjects that share a signature."""
     groups: "OrderedDict[Tuple[str, str, str], List[str]]" = OrderedDict()
-    for sig, subject in sorted(items, key=lambda t: ({"error": 0, "warning": 1}.get(t[0][1], 2), t[0][0], t[0][2],
-                                                       t[1])):
+    shown: Dict[Tuple[str, str, str], str] = {}
+    for sig, subject, message in sorted(items, key=lambda t: ({"error": 0, "warning": 1}.get(t[0][1], 2), t[0][0],
+                                                               t[0][2], t[1])):
         groups.setdefault(sig, [])
+        shown.setdefault(sig, message)   # the first subject's own words (the AFTER side's for unchanged ones)
         if subject not in groups[sig]:
             groups[sig].append(subject)
-    return [{"checkId": c, "severity": s, "message": m, "subjects": subs} for (c, s, m), subs in groups.items()]
+    return [{"checkId": c, "severity": s, "message": shown[(c, s, m)], "subjects": subs}
+            for (c, s, m), subs in groups.items()]
 
 
 def _finding_changes(before: Snapshot, after: Snapshot, common_subjects: set) -> Dict[str, List[Dict[str, Any]]]:
@@ -204,22 +214,22 @@ def _finding_changes(before: Snapshot, after: Snapshot, common_subjects: set) ->
     pb, ub = index(before)
     pa, ua = index(after)
     new, resolved, same, unknown = [], [], [], []
-    for key in pb:
+    for key, f in pb.items():
         subj, sig = key
         if key in pa:
-            same.append((sig, subj))
+            same.append((sig, subj, str(pa[key].get("message") or "")))
         elif (subj, sig[0]) in ua:
-            unknown.append((sig, subj))
+            unknown.append((sig, subj, str(f.get("message") or "")))
         else:
-            resolved.append((sig, subj))
-    for key in pa:
+            resolved.append((sig, subj, str(f.get("message") or "")))
+    for key, f in pa.items():
         subj, sig = key
         if key in pb:
             continue
         if (subj, sig[0]) in ub:
-            unknown.append((sig, subj))
+            unknown.append((sig, subj, str(f.get("message") or "")))
         else:
-            new.append((sig, subj))
+            new.append((sig, subj, str(f.get("message") or "")))
     return {"new": _fold(new), "resolved": _fold(resolved), "unchanged": _fold(same), "notComparable": _fold(unknown)}
 
 

@@ -39,9 +39,9 @@ import re
 import stat
 import tarfile
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
-from kubectl_kata.core.constants import ANN_CURRENT_CONFIG
+from kubectl_kata.core.constants import ANN_CURRENT_CONFIG, ANN_DESIRED_CONFIG
 from kubectl_kata.core.nodefacts import NodeFacts, RawResult
 from kubectl_kata.core.errors import ParseError
 from kubectl_kata.core.rpm import NEVRA, compare_evr
@@ -57,9 +57,9 @@ MAX_ENTRIES = 2_000_000                    # archive/dir entries scanned (a defa
 MAX_DECLARED_BYTES = 64 * 1024 * 1024 * 1024   # sum of member sizes a tarball may declare
 # the operator's `version` file: `rpm -qa | egrep '(kata-containers|qemu)'` (a substring of the NVRA line)
 VERSION_FILTER = re.compile(r"(kata-containers|qemu)")
-NOT_A_MUSTGATHER = ("expected a kubectl-kata doctor bundle (manifest.json) or a must-gather "
-                    "(cluster-scoped-resources/, namespaces/ or the sandboxed containers operator's "
-                    "nodes/<node>/version)")
+NOT_A_MUSTGATHER = ("expected a kubectl-kata doctor bundle (manifest.json not found) or a must-gather "
+                    "(no cluster-scoped-resources/, namespaces/ or sandboxed containers operator "
+                    "nodes/<node>/version found)")
 
 # (group, plural) of cluster-scoped objects doctor uses -> facts key
 CLUSTER_KINDS = {
@@ -188,6 +188,14 @@ def _image_of(parts: List[str]) -> Optional[str]:
     return None
 
 
+def _run_of(parts: List[str]) -> Optional[Tuple[str, ...]]:
+    """The path of the ``must-gather.local.<n>`` directory the member sits in, if any."""
+    for i, p in enumerate(parts[:-1]):
+        if p.startswith("must-gather.local."):
+            return tuple(parts[:i + 1])
+    return None
+
+
 class _Walker:
     def __init__(self) -> None:
         self.read_bytes = 0
@@ -246,7 +254,7 @@ def _walk_tar(path: str, w: _Walker) -> Iterator[_Member]:
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         if isinstance(exc, BundleError):
             raise
-        raise BundleError("cannot read %s: %s" % (path, exc)) from None
+        raise BundleError("cannot read must-gather %s: %s" % (path, exc)) from None
 
 
 def _prefix(root: str) -> List[str]:
@@ -478,8 +486,15 @@ def read_mustgather(path: str) -> MustGather:
             return None
         return nodes.setdefault(name, MustGatherNode(name))
 
+    runs: Set[Tuple[str, ...]] = set()
     for m in members:
         seen_any = True
+        run = _run_of(m.parts)
+        if run is not None and run not in runs:
+            runs.add(run)
+            if len(runs) > 1:
+                raise BundleError("%s holds more than one must-gather (%s); pass one of them"
+                                  % (path, ", ".join(sorted("/".join(r[-2:]) for r in runs))))
         img = _image_of(m.parts)
         if img:
             images.add(img)
@@ -787,6 +802,8 @@ def analyse_mustgather(mg: MustGather, expected_file: Optional[str] = None,
 
     facts = mg.facts
     scope = mustgather_scope(mg)
+    pool_obj = next((p for p in facts.get("pools") or [] if _oname(p) == scope["pool"]), None)
+    target = (((pool_obj or {}).get("spec") or {}).get("configuration") or {}).get("name")
     names = scope["nodes"]
     version = facts.get("version")
     by_name = {_oname(n): n for n in facts.get("nodes") or []}
@@ -843,9 +860,14 @@ def analyse_mustgather(mg: MustGather, expected_file: Optional[str] = None,
             else None
         fs.append(_node_extension(node, nf, mgn, requested, current))
         expected = exp.for_node(nf.arch, ())
-        for f in check_node(node, nf, expected, {"release": version, "extension_requested": requested}):
+        ctx = {"release": version, "extension_requested": requested}
+        pending = _rollout_pending(ann, target, "pools" in mg.available)
+        if pending is not None:
+            ctx["rollout_pending"] = pending
+            ctx["rollout"] = "node on %s, pool target %s" % (current, target or ann.get(ANN_DESIRED_CONFIG))
+        for f in check_node(node, nf, expected, ctx):
             if f.check_id in NODE_CHECKS_FROM_VERSION:
-                fs.append(f)
+                fs.append(_offline_cause(f))
         ran = {f.check_id for f in fs}
         for cid in NODE_CHECK_IDS:
             if cid not in ran and cid not in NODE_CHECKS_FROM_VERSION:
@@ -858,6 +880,34 @@ def analyse_mustgather(mg: MustGather, expected_file: Optional[str] = None,
                        expected=exp.to_dict())
     doc["source"] = mg.source_doc()
     return doc
+
+
+def _rollout_pending(ann: Mapping[str, Any], target: Optional[str], pools: bool) -> Optional[bool]:
+    """Whether the node is still to be updated: its currentConfig is not the pool's target (or its own
+    desiredConfig); None when the must-gather cannot tell."""
+    current = ann.get(ANN_CURRENT_CONFIG)
+    if not current:
+        return None
+    if pools and target:
+        return current != target
+    desired = ann.get(ANN_DESIRED_CONFIG)
+    return (current != desired) if desired else None
+
+
+def _offline_cause(f):
+    """A package finding whose cause the checks could not name: say why (no rpm-ostree status offline) instead
+    of listing causes a must-gather cannot rule out."""
+    from kubectl_kata.doctor.findings import Finding
+
+    if f.check_id != "node.package-version" or (f.details or {}).get("cause") != "unknown":
+        return f
+    head = f.message.split(": ", 1)[0]
+    return Finding(f.check_id, f.severity, f.subject,
+                   "%s: cause not known from a must-gather (no rpm-ostree status: overrides, a staged deployment "
+                   "and the booted OS image cannot be checked)" % head,
+                   "run `kubectl kata doctor --node %s` on the cluster (or `rpm-ostree status` on the node) to see "
+                   "whether an override, a staged deployment or the OS image explains it" % f.subject,
+                   dict(f.details, cause="unknown-offline"))
 
 
 def _load_expected(path: str, arches: List[str]):

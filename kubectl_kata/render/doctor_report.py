@@ -76,6 +76,10 @@ def render_table(doc: Mapping[str, Any], wide: bool = False) -> str:
     """The report as doctor prints it by default (``-o wide``: every problem with its hint, one row per node)."""
     out = []
     scope = doc["scope"]
+    source = doc.get("source") or {}
+    if source.get("kind") == "must-gather":
+        out.append("From must-gather %s (%s); checks its data does not allow are reported as `not collected`"
+                   % (source.get("path"), ", ".join(source.get("contains") or []) or "no known part"))
     out.append("Pool %s, %d node(s)%s, OpenShift %s" % (scope["pool"] or "-", len(scope["nodes"]),
                                                         (", selector " + scope["selector"]) if scope["selector"] else "",
                                                         doc["cluster"]["version"] or "unknown"))
@@ -114,7 +118,8 @@ def render_table(doc: Mapping[str, Any], wide: bool = False) -> str:
         out.append(partial)
     s = doc["summary"]
     if doc["healthy"]:
-        out.append("No problems found.")
+        out.append("No problems found in what the must-gather holds." if source.get("kind") == "must-gather"
+                   else "No problems found.")
     else:
         n = s["errors"] + s["warnings"]
         out.append("%d problem%s found (%d error%s, %d warning%s)." % (

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from ...doctor.analysis import analyse, exit_status_for
+from ...doctor.expected import Expectation
 from ...doctor.model import Collected, ProbeRecord
 from ...errors import BundleError, UsageProblem
 from ...status import ExitStatus
 from ..reporting import Reporter
+from . import offline
 from .collect import NAMESPACE_PREFIX, DoctorCannotRun, DoctorInterrupted, collect, resolve_scope
 from .expectation import expectation_from_file
 from .request import DEFAULT_NODE_TIMEOUT, DEFAULT_PARALLEL, DoctorRequest
@@ -58,6 +60,15 @@ def run_doctor(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = Non
     req.validate()
     reporter = reporter if reporter is not None else Reporter()
     written = None
+    if req.from_path and offline.source_kind(req.from_path) == offline.MUSTGATHER:
+        if req.bundle:
+            raise UsageProblem("--bundle does not apply to a must-gather: it is the support data already; "
+                               "re-run `doctor --from` on it")
+        res = offline.analyse_source(req.from_path, req.expected, kind=offline.MUSTGATHER)
+        mg = res.collected
+        col = Collected(facts=mg.facts, scope=res.doc["scope"], probes={}, expectation=Expectation("none"))
+        status = ExitStatus.SUCCESS if res.doc["healthy"] else ExitStatus.PROBLEMS_FOUND
+        return DoctorResult(res.doc, status, col)
     if req.from_path:
         try:
             col = bundle_mod.read_bundle(req.from_path)
