@@ -6,7 +6,7 @@ import threading
 from kubectl_kata.context import Environment
 from kubectl_kata.core.constants import MC_NAME
 from kubectl_kata.core import objects
-from kubectl_kata.options import ConnectionOptions
+from kubectl_kata.connection import ConnectionOptions
 from kubectl_kata.services.cluster_facts import open_cluster
 from kubectl_kata.services.follow import follow_rollout
 from tests.clirunner import run_cli

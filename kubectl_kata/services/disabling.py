@@ -14,6 +14,7 @@ from typing import Callable, List, Optional
 
 from ..core import objects
 from ..core.constants import MC_NAME, RUNTIMECLASS_NAME, STANDARD_POOLS, WORKER_POOL, node_role_label
+from ..core.rollout import RolloutState
 from ..errors import PreflightRefused
 
 SHOWN_PODS = 20  # kata pods named when they block disable
@@ -36,7 +37,7 @@ class DisableOutcome:
     stopped: str
     deleted: List[dict] = field(default_factory=list)    # the objects deleted (or that would be, on a dry run)
     unlabelled: List[str] = field(default_factory=list)  # node names
-    rollout: Optional[object] = None                     # the last RolloutState followed, if any
+    rollout: Optional[RolloutState] = None               # the last rollout followed, if any
 
 
 class KataPodsRunning(PreflightRefused):

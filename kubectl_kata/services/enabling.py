@@ -12,6 +12,7 @@ from typing import Callable, List, Optional
 
 from ..core import objects
 from ..core.constants import MC_NAME, RUNTIMECLASS_NAME, WORKER_POOL, node_role_label, pool_node_selector
+from ..core.rollout import RolloutState
 from ..errors import PreflightRefused, UsageProblem
 
 
@@ -89,7 +90,7 @@ class EnableOutcome:
     already_enabled: bool = False
     created: List[dict] = field(default_factory=list)   # as the API returned them (pool, MachineConfig, ...)
     labelled: List[str] = field(default_factory=list)   # node names given the pool's role label
-    rollout: Optional[object] = None                    # the final core.rollout.RolloutState when `done`
+    rollout: Optional[RolloutState] = None              # the final state when `done`
     runtime_class: Optional[dict] = None                # created, updated or found, when `done`
 
 
