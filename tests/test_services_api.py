@@ -177,3 +177,17 @@ def test_cli_reporter_routes_steps_and_warnings(to_stderr):
         assert out.getvalue() == "" and err.getvalue() == steps + warnings
     else:
         assert out.getvalue() == steps and err.getvalue() == warnings
+
+
+def test_cli_prints_the_other_preflight_errors_above_the_error_line(make_fake_cluster, tmp_path):
+    from tests.clirunner import run_cli
+
+    fc = make_fake_cluster(operator=True, converged=True)
+    res = run_cli(["enable", "-o", "json"], kubeconfig=str(fc.write_kubeconfig(str(tmp_path / "kc"))))
+    assert res.exit_code == 4 and res.stdout == ""
+    lines = res.stderr.splitlines()
+    # the extra error (with its indented hint) comes first, then the error line that points up at it
+    assert lines[0].startswith("error: this is a converged (compact) cluster")
+    assert lines[1].startswith("  hint: rerun with --pool master")
+    assert lines[2].startswith("error: ") and lines[2].endswith("(and 1 more problem(s) above; nothing was changed)")
+    assert lines[3].startswith("hint: ") and len(lines) == 4
