@@ -162,3 +162,49 @@ def test_readme_shows_the_real_output(command, monkeypatch):
     res = run_cli(command.split()[2:], environ=NO_CLUSTER)
     assert res.exit_code == ExitStatus.PROBLEMS_FOUND
     assert res.stdout.rstrip("\n") == shown
+
+
+def test_offline_doctor_on_python39(krew_installed, tmp_path):
+    """The must-gather reader, the diff and the group command on the oldest supported Python, from the krew
+    archive (its locked wheels)."""
+    import subprocess
+
+    from tests.krewlib import oldest_and_newest
+
+    py = oldest_and_newest()[0]
+    _, link, _ = krew_installed
+    env = dict(os.environ, KUBECONFIG=str(tmp_path / "none"), HOME=str(tmp_path))
+    env.pop("PYTHONPATH", None)
+    tgz = mustgather_sim.tar_gz(os.path.join(FIXTURES, "merged", "must-gather.local.5550003"), str(tmp_path / "m.tgz"))
+    r = subprocess.run([py, link, "doctor", "--from", tgz, "-o", "json"], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 1, r.stderr
+    assert json.loads(r.stdout)["source"]["kind"] == "must-gather"
+    r = subprocess.run([py, link, "doctor", "diff", os.path.join(EX, "bundle-drifted-node"),
+                        os.path.join(EX, "bundle-after-update")], capture_output=True, text=True, timeout=120,
+                       env=env)
+    assert r.returncode == 1, r.stderr
+    assert "~ qemu-kvm-core 17:8.2.0-7.el9_4 \u2192 17:8.2.0-11.el9_4" in r.stdout
+    r = subprocess.run([py, link, "doctor", "--from", os.path.join(FIXTURES, "hostile", "traversal.tar.gz")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 2 and "path traversal" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_diff_with_one_expected_set_and_wide_must_gather_report(tmp_path):
+    repo = str(tmp_path / "repo")
+    from tests import nodesim
+
+    nodesim.make_extensions_repo(repo, "4.16", "x86_64")
+    res = cli("diff", os.path.join(EX, "must-gather-drifted-node"), os.path.join(EX, "bundle-drifted-node"),
+              "--expected", repo, "-o", "json")
+    assert res.exit_code == ExitStatus.SUCCESS, res.stderr
+    doc = json.loads(res.stdout)
+    # both sides judged against the same repo: worker-1's qemu is the same problem on both
+    assert [(f["checkId"], f["subjects"]) for f in doc["findings"]["unchanged"]] == [
+        ("node.package-version", ["worker-1"])] * 2
+    wide = cli("--from", os.path.join(EX, "must-gather-drifted-node"), "-o", "wide")
+    assert wide.exit_code == ExitStatus.PROBLEMS_FOUND
+    import re
+
+    assert re.search(r"^worker-1\s+problems\s+error\s+node\.package-version$", wide.stdout, re.M)
+    assert re.search(r"^worker-0\s+ok\s+info\s+-$", wide.stdout, re.M)     # not collected is info, never ok

@@ -53,7 +53,7 @@ __all__ = ["MustGather", "MustGatherNode", "read_mustgather", "looks_like_mustga
 
 MAX_FILE_BYTES = 32 * 1024 * 1024          # one file doctor reads (a rendered MachineConfig is ~1 MiB)
 MAX_READ_BYTES = 1024 * 1024 * 1024        # everything doctor reads from one must-gather
-MAX_ENTRIES = 2_000_000                    # archive/dir entries scanned (a default must-gather has ~10^4-10^5)
+MAX_ENTRIES = 1_000_000                    # archive/dir entries scanned (a default must-gather has ~10^4-10^5)
 MAX_DECLARED_BYTES = 64 * 1024 * 1024 * 1024   # sum of member sizes a tarball may declare
 # the operator's `version` file: `rpm -qa | egrep '(kata-containers|qemu)'` (a substring of the NVRA line)
 VERSION_FILTER = re.compile(r"(kata-containers|qemu)")
@@ -226,8 +226,10 @@ class _Walker:
 def _walk_tar(path: str, w: _Walker) -> Iterator[_Member]:
     declared = 0
     try:
-        with tarfile.open(path, mode="r:*") as tar:
+        # streamed (r|*): members are read in order and never kept, so memory does not grow with the archive
+        with tarfile.open(path, mode="r|*") as tar:
             for m in tar:
+                tar.members = []
                 w.count()
                 parts = _check_name(m.name)
                 if m.isdir():

@@ -28,8 +28,9 @@ def _tar_has_manifest(path: str) -> bool:
     last, so a first member under ``kata-doctor-bundle`` or ``must-gather.local.<n>`` decides without reading
     the whole archive; otherwise every member name is looked at (data is skipped, not read)."""
     try:
-        with tarfile.open(path, mode="r:*") as tar:
+        with tarfile.open(path, mode="r|*") as tar:
             for i, m in enumerate(tar):
+                tar.members = []
                 parts = [p for p in m.name.split("/") if p not in ("", ".")]
                 if parts and parts[-1] == "manifest.json" and len(parts) <= 2:
                     return True
