@@ -223,12 +223,20 @@ def test_selector_scope(cluster, fake_oc):
     (["--parallel", "0"], "--parallel"),
     (["--node", "nope"], "node(s) not found: nope"),
     (["--pool", "nope"], "MachineConfigPool nope not found"),
+    (["--image", "registry.example/support-tools:1 --privileged"], "is not an image reference"),
+    (["--image=-o yaml"], "is not an image reference"),
+    (["--image", "--help"], "is not an image reference"),
+    (["--via", "kubectl", "--image", "img\tx"], "is not an image reference"),
 ])
 def test_usage_errors(cluster, fake_oc, args, needle):
+    cluster.reset_requests()
     res = doctor(cluster, fake_oc, *args)
     assert res.exit_code == ExitStatus.USAGE
     assert needle in res.stderr
+    assert len(res.stderr.strip().splitlines()) <= 2 and "Traceback" not in res.stderr
     assert fake_oc.count("oc", "debug") == 0
+    # refused before anything was created
+    assert [r for r in cluster.requests if r["method"] in ("POST", "PUT", "PATCH", "DELETE")] == []
 
 
 def test_forbidden_everywhere_means_doctor_could_not_run(cluster, fake_oc):
@@ -338,14 +346,20 @@ def test_bundle_is_streamed_during_the_probes_and_removed_on_failure(cluster, fa
 def test_connection_flags_reach_oc_and_kubectl(cluster, fake_oc, via):
     # the probes and `oc image extract` talk to the same cluster as the same identity as the API calls
     conn = ["--context", "fake", "--cluster", "fake", "--user", "fake", "--as", "system:admin",
-            "--as-group", "system:masters"]
+            "--as-group", "system:masters", "--as-group", "system:authenticated"]
     extra = ["--via", via] + (["--image", "registry.example/support-tools:1"] if via == "kubectl" else [])
+    cluster.reset_requests()
     res, doc = report(cluster, fake_oc, *(conn + extra))
     assert res.exit_code == 0, res.stderr
     assert problems(doc) == set()
+    # the API calls impersonate the same user and every group (one Impersonate-Group header each)
+    api = [r for r in cluster.requests if r["path"].startswith(("/api", "/apis"))]
+    assert api and all(r["headers"].get("Impersonate-User") == "system:admin" and
+                       r["headers"].get("Impersonate-Group") == ["system:masters", "system:authenticated"]
+                       for r in api)
     # (the kubeconfig itself comes from $KUBECONFIG here, which oc/kubectl inherit)
     want = ["--context=fake", "--cluster=fake", "--user=fake", "--as=system:admin",
-            "--as-group=system:masters"]
+            "--as-group=system:masters", "--as-group=system:authenticated"]
     calls = fake_oc.invocations(via)
     assert len(calls) >= 3
     for inv in calls:                        # debug (oc) / debug, get, logs, delete (kubectl)

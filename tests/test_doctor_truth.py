@@ -6,6 +6,7 @@ the variants used here (``base``, ``glibc``, ``kernel_type``, ``virtiofsd_alt``,
 ``base-checksum`` DOMAIN 4.1/4.6.
 """
 import json
+import os
 
 from kubectl_kata.core.closure import installed_closure
 from kubectl_kata.core.nodefacts import RawResult, parse_db_list, parse_node_facts
@@ -387,3 +388,79 @@ def test_node_waiting_in_the_enable_rollout_is_pending_not_told_to_enable():
     # healthy variant: the updated node reports the extension as requested and installed
     w1 = [f for f in doc["findings"] if f["subject"] == "worker-1" and f["checkId"] == "node.extension-requested"]
     assert [f["severity"] for f in w1] == ["ok"]
+
+
+# ------------------------------------------------------------------ 10. text from a node never drives the terminal
+
+def test_control_characters_from_a_bundle_are_escaped_in_tables(tmp_path):
+    from kubectl_kata.doctor.bundle import write_bundle
+    from kubectl_kata.status import ExitStatus
+    from tests.clirunner import run_cli
+
+    evil_path = "/usr/bin/kata-\x1b]0;pwned\x07runtime\x1b[2J\x1b[H\u202e"
+    raw = nodesim.make_node_raw("modified-binary")
+    raw["rpm-V"] = RawResult(("S.5....T.    %s\n" % evil_path).encode(), b"", 1)
+    col = _rolling_collected({"worker-1": raw})
+    col.probes["worker-3"] = ProbeRecord("worker-3", False, "script-error",
+                                         "collection script failed: \x1b[31mboom\x1b[0m\r\x08", None)
+    col.scope["nodes"] = ["worker-1", "worker-3"]
+    bundle = write_bundle(str(tmp_path / "evil.tar.gz"), col, analyse(col))
+    for fmt in ("table", "wide"):
+        res = run_cli(["doctor", "--from", bundle, "-o", fmt], environ={"PATH": ""})
+        assert res.exit_code == ExitStatus.PROBLEMS_FOUND, res.stderr
+        assert not any(c in res.stdout for c in "\x1b\x07\x08\r\u202e"), fmt
+        assert "/usr/bin/kata-\\x1b]0;pwned\\x07runtime\\x1b[2J\\x1b[H\\u202e" in res.stdout
+        assert "\\x1b[31mboom\\x1b[0m \\x08" in res.stdout   # (\r became a space: one-line messages)
+    res = run_cli(["doctor", "--from", bundle, "-o", "json"], environ={"PATH": ""})
+    assert "\x1b" not in res.stdout and "\\u001b" in res.stdout          # JSON-escaped, the data intact
+    doc = json.loads(res.stdout)
+    assert any(evil_path in f["message"] for f in doc["findings"])
+
+
+# ------------------------------------------------------------------ 11. a malformed bundle: exit 2, one line naming file and field
+
+import shutil  # noqa: E402
+
+import pytest  # noqa: E402
+
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
+                       "bundle-drifted-node")
+
+
+def _edit(root, rel, fn):
+    path = os.path.join(root, rel)
+    with open(path) as fh:
+        doc = json.load(fh)
+    doc = fn(doc) or doc
+    with open(path, "w") as fh:
+        json.dump(doc, fh)
+
+
+@pytest.mark.parametrize("rel,edit,line", [
+    ("nodes/worker-0/probe.json", lambda d: d.update(ok="yes"),
+     "bundle file nodes/worker-0/probe.json: field ok is a string, expected a boolean"),
+    ("nodes/worker-1/probe.json", lambda d: d.update(notes={"a": 1}),
+     "bundle file nodes/worker-1/probe.json: field notes is an object, expected a list of strings"),
+    ("cluster/facts.json", lambda d: d.update(nodes="worker-0"),
+     "bundle file cluster/facts.json: field nodes is a string, expected a list"),
+    ("cluster/facts.json", lambda d: [1, 2],
+     "bundle file cluster/facts.json: field (top level) is a list, expected an object"),
+    ("cluster/facts.json", lambda d: d["mcs"][0]["spec"].update(extensions="sandboxed-containers"),
+     "bundle file cluster/facts.json: field mcs[0].spec.extensions is a string, expected a list"),
+    ("cluster/facts.json", lambda d: d["pools"][0]["metadata"].update(labels=["a"]),
+     "bundle file cluster/facts.json: field pools[0].metadata.labels is a list, expected an object"),
+    ("manifest.json", lambda d: d["scope"].update(nodes="worker-0"),
+     "bundle file manifest.json: field scope.nodes is a string, expected a list of node names"),
+    ("expected/expectation.json", lambda d: d["arches"]["x86_64"]["packages"].update({"kata-containers": 5}),
+     "bundle file expected/expectation.json: field arches.x86_64.packages.kata-containers: NEVRA must be a string"),
+])
+def test_malformed_bundle_exits_2_naming_file_and_field(tmp_path, rel, edit, line):
+    from kubectl_kata.status import ExitStatus
+    from tests.clirunner import run_cli
+
+    root = str(tmp_path / "b")
+    shutil.copytree(EXAMPLE, root)
+    _edit(root, rel, edit)
+    res = run_cli(["doctor", "--from", root], environ={"PATH": ""})
+    assert res.exit_code == ExitStatus.USAGE, res.stderr
+    assert res.stderr.strip().splitlines() == ["error: " + line]

@@ -107,6 +107,18 @@ def test_impersonation_headers_are_sent(make_fake_cluster, tmp_path):
     res = run_cli(["status", "--as", "jane", "--as-group", "system:cluster-admins"], kubeconfig=kc)
     assert res.exit_code == 0, res.stderr
     assert fc.requests and all(r["headers"].get("Impersonate-User") == "jane" for r in fc.requests)
+    assert all(r["headers"].get("Impersonate-Group") == ["system:cluster-admins"] for r in fc.requests)
+    # --as-group is repeatable: one Impersonate-Group header per group, as client-go sends them
+    fc.reset_requests()
+    res = run_cli(["status", "--as", "jane", "--as-group", "system:cluster-admins", "--as-group", "ops"],
+                  kubeconfig=kc)
+    assert res.exit_code == 0, res.stderr
+    assert fc.requests and all(r["headers"].get("Impersonate-Group") == ["system:cluster-admins", "ops"]
+                               for r in fc.requests)
+    # without --as-group no group header at all
+    fc.reset_requests()
+    assert run_cli(["status", "--as", "jane"], kubeconfig=kc).exit_code == 0
+    assert fc.requests and all("Impersonate-Group" not in r["headers"] for r in fc.requests)
 
 
 def test_usage_errors_exit_2(tmp_path):

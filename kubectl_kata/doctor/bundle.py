@@ -311,6 +311,81 @@ def _load_json(members: Dict[str, bytes], name: str) -> Any:
         raise BundleError("bundle file %s is not valid JSON" % name) from None
 
 
+_JSON_TYPES = ((dict, "an object"), (list, "a list"), (str, "a string"), (bool, "a boolean"),
+               ((int, float), "a number"), (type(None), "null"))
+
+
+def _kind_of(v: Any) -> str:
+    for t, name in _JSON_TYPES:
+        if isinstance(v, t):
+            return name
+    return type(v).__name__
+
+
+def _want(v: Any, types, file: str, field: str, what: str, optional: bool = True) -> None:
+    """One line naming the bundle file and the field when ``v`` does not have the type the analysis reads."""
+    if v is None and optional:
+        return
+    if isinstance(v, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        ok = False
+    else:
+        ok = isinstance(v, types)
+    if not ok:
+        raise BundleError("bundle file %s: field %s is %s, expected %s" % (file, field, _kind_of(v), what))
+
+
+_OBJECT_MAPS = (("metadata",), ("metadata", "labels"), ("metadata", "annotations"), ("spec",), ("status",),
+                ("spec", "configuration"), ("status", "configuration"), ("spec", "machineConfigSelector"),
+                ("spec", "nodeSelector"), ("spec", "config"), ("scheduling",), ("scheduling", "nodeSelector"),
+                ("data",))
+_OBJECT_LISTS = (("spec", "extensions"), ("status", "conditions"), ("spec", "configuration", "source"))
+
+
+def _check_object(obj: Any, file: str, where: str) -> None:
+    _want(obj, dict, file, where, "an object", optional=False)
+    for path in _OBJECT_MAPS + _OBJECT_LISTS:
+        cur = obj
+        for i, key in enumerate(path):
+            if not isinstance(cur, dict):
+                break
+            cur = cur.get(key)
+            if cur is None:
+                break
+            last = i == len(path) - 1
+            if last and path in _OBJECT_LISTS:
+                _want(cur, list, file, "%s.%s" % (where, ".".join(path)), "a list")
+            else:
+                _want(cur, dict, file, "%s.%s" % (where, ".".join(path[:i + 1])), "an object")
+    name = (obj.get("metadata") or {}).get("name")
+    _want(name, str, file, "%s.metadata.name" % where, "a string")
+
+
+def _check_facts(facts: Any) -> None:
+    f = "cluster/facts.json"
+    _want(facts, dict, f, "(top level)", "an object", optional=False)
+    _want(facts.get("version"), str, f, "version", "a string")
+    for key in ("nodes", "pools", "mcs", "runtimeclasses", "kataconfigs"):
+        items = facts.get(key)
+        _want(items, list, f, key, "a list")
+        for i, obj in enumerate(items or []):
+            _check_object(obj, f, "%s[%d]" % (key, i))
+    if facts.get("osimageurl") is not None:
+        _check_object(facts["osimageurl"], f, "osimageurl")
+
+
+def _check_probe(p: Any, pj: str) -> None:
+    _want(p, dict, pj, "(top level)", "an object", optional=False)
+    _want(p.get("ok"), bool, pj, "ok", "a boolean")
+    for key in ("reason", "error", "stderrTail", "node"):
+        _want(p.get(key), str, pj, key, "a string")
+    for key in ("notes", "command"):
+        _want(p.get(key), list, pj, key, "a list of strings")
+        for i, v in enumerate(p.get(key) or []):
+            _want(v, str, pj, "%s[%d]" % (key, i), "a string", optional=False)
+    _want(p.get("durationSeconds"), (int, float), pj, "durationSeconds", "a number")
+    _want(p.get("items"), dict, pj, "items", "an object")
+
+
 def read_bundle(path: str) -> Collected:
     """The :class:`~kubectl_kata.doctor.model.Collected` a bundle holds, rebuilt for re-analysis."""
     members = load_members(path)
@@ -321,10 +396,18 @@ def read_bundle(path: str) -> Collected:
         raise BundleError("bundle layout version %r is not supported (this plugin reads %d)"
                           % (manifest.get("layoutVersion"), LAYOUT_VERSION))
     facts = _load_json(members, "cluster/facts.json")
+    _check_facts(facts)
+    scope = manifest.get("scope")
+    _want(scope, dict, "manifest.json", "scope", "an object", optional=False)
+    _want(scope.get("nodes"), list, "manifest.json", "scope.nodes", "a list of node names", optional=False)
+    for key in ("pool", "selector"):
+        _want(scope.get(key), str, "manifest.json", "scope.%s" % key, "a string")
+    _want(manifest.get("commands"), list, "manifest.json", "commands", "a list")
     try:
-        expectation = Expectation.from_dict(_load_json(members, "expected/expectation.json"), "expectation.json")
+        expectation = Expectation.from_dict(_load_json(members, "expected/expectation.json"),
+                                            "bundle file expected/expectation.json")
     except ExpectationError as exc:
-        raise BundleError("bundle: %s" % exc) from None
+        raise BundleError(str(exc)) from None
     scope = manifest.get("scope") or {}
     if not isinstance(facts, dict) or not isinstance(scope, dict) or not isinstance(scope.get("nodes"), list):
         raise BundleError("bundle manifest/facts are malformed")
@@ -337,8 +420,7 @@ def read_bundle(path: str) -> Collected:
         if pj not in members:
             continue
         p = _load_json(members, pj)
-        if not isinstance(p, dict):
-            raise BundleError("%s is malformed" % pj)
+        _check_probe(p, pj)
         raw: Optional[Dict[str, RawResult]] = None
         items = p.get("items")
         if isinstance(items, dict):

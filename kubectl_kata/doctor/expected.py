@@ -98,14 +98,18 @@ class Expectation:
         out = cls(source=str(doc.get("source") or "file"), detail=str(doc.get("detail") or ""),
                   image=doc.get("image") if isinstance(doc.get("image"), str) else None,
                   closure_known=bool(doc.get("closureKnown", True)))
-        try:
-            for arch, body in arches.items():
-                pk = (body or {}).get("packages") or {}
-                if not isinstance(pk, dict):
-                    raise ExpectationError("%s: packages of %s is not an object" % (what, arch))
-                out.packages[str(arch)] = {str(n): (NEVRA.parse(v) if v is not None else None) for n, v in pk.items()}
-        except (ParseError, AttributeError, TypeError) as exc:
-            raise ExpectationError("%s: %s" % (what, exc)) from None
+        for arch, body in arches.items():
+            if body is not None and not isinstance(body, dict):
+                raise ExpectationError("%s: field arches.%s is not an object" % (what, arch))
+            pk = (body or {}).get("packages") or {}
+            if not isinstance(pk, dict):
+                raise ExpectationError("%s: field arches.%s.packages is not an object" % (what, arch))
+            out.packages[str(arch)] = {}
+            for n, v in pk.items():
+                try:
+                    out.packages[str(arch)][str(n)] = NEVRA.parse(v) if v is not None else None
+                except (ParseError, AttributeError, TypeError) as exc:
+                    raise ExpectationError("%s: field arches.%s.packages.%s: %s" % (what, arch, n, exc)) from None
         missing = doc.get("missing") or {}
         if isinstance(missing, dict):
             out.missing = {str(k): str(v) for k, v in missing.items()}

@@ -653,9 +653,40 @@ def connect(conn: ConnectionOptions, env) -> Cluster:
     if conn.as_user:
         api.set_default_header("Impersonate-User", conn.as_user)
     if conn.as_groups:
-        if len(conn.as_groups) > 1:
-            from ..errors import UsageProblem
-
-            raise UsageProblem("only one --as-group can be sent by this client")
-        api.set_default_header("Impersonate-Group", conn.as_groups[0])
+        _impersonate_groups(api, list(conn.as_groups))
     return Cluster(api, server, context, env=env, request_timeout=conn.request_timeout)
+
+
+# --- impersonation of several groups (issue 13) -------------------------------------------------------------
+# client-go sends one Impersonate-Group header per group. The Python client keeps its default headers in a plain
+# dict (one value per name) and flattens header lists into one comma-joined value, which the API server would read
+# as a single group named "a,b". So the groups are added below the client, on the urllib3 pool manager, as
+# repeated headers of an HTTPHeaderDict (urllib3 sends every value of a multi-valued header).
+
+class _GroupImpersonatingPool:
+    """Wraps the client's urllib3 pool manager: every request carries one ``Impersonate-Group`` per group."""
+
+    def __init__(self, inner, groups):
+        self._inner = inner
+        self._groups = list(groups)
+
+    def request(self, method, url, *args, **kwargs):
+        import urllib3
+
+        headers = urllib3.HTTPHeaderDict(kwargs.get("headers") or {})
+        headers.discard("Impersonate-Group")
+        for group in self._groups:
+            headers.add("Impersonate-Group", group)
+        kwargs["headers"] = headers
+        return self._inner.request(method, url, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def _impersonate_groups(api, groups) -> None:
+    if len(groups) == 1:
+        api.set_default_header("Impersonate-Group", groups[0])
+        return
+    rest = api.rest_client
+    rest.pool_manager = _GroupImpersonatingPool(rest.pool_manager, groups)

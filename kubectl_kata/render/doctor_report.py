@@ -2,6 +2,7 @@
 and with ``-o wide``. Pure: document in, text out."""
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from typing import Any, List, Mapping, Tuple
 
@@ -9,7 +10,32 @@ from ..doctor.findings import ERROR, WARNING, severity_rank
 from ..doctor.report import short_names
 from .output import table
 
-__all__ = ["render_table"]
+__all__ = ["render_table", "escape_controls"]
+
+# C0 controls, DEL, C1 controls and the bidi overrides/isolates: text from a node or a bundle (package names,
+# rpm -V paths, script stderr) must not move the cursor, retitle or clear the reader's terminal, or reorder
+# what they see
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_char(m) -> str:
+    c = ord(m.group(0))
+    return "\\x%02x" % c if c <= 0xff else "\\u%04x" % c
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as a visible escape (``\\x1b``, ``\\u202e``)."""
+    return _CONTROL.sub(_escape_char, text)
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _cleaned(v) for k, v in value.items()}
+    return value
 
 
 def _check_rows(doc: Mapping[str, Any]) -> List[List[str]]:
@@ -73,7 +99,9 @@ def _partial_line(doc: Mapping[str, Any]) -> str:
 
 
 def render_table(doc: Mapping[str, Any], wide: bool = False) -> str:
-    """The report as doctor prints it by default (``-o wide``: every problem with its hint, one row per node)."""
+    """The report as doctor prints it by default (``-o wide``: every problem with its hint, one row per node).
+    Every string of the document is printed with its control characters escaped."""
+    doc = _cleaned(doc)
     out = []
     scope = doc["scope"]
     source = doc.get("source") or {}

@@ -1,12 +1,17 @@
 """What ``doctor`` is asked to do, and the checks on that request that need no cluster."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ...errors import UsageProblem
 
 __all__ = ["DoctorRequest", "DEFAULT_PARALLEL", "DEFAULT_NODE_TIMEOUT"]
+
+# a container image reference (distribution/reference grammar, loosely): refused before anything is created, so a
+# value like "-o yaml" or "img --privileged" can never reach `oc debug --image=` / a pod spec as something else
+_IMAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,1023}$")
 
 DEFAULT_PARALLEL = 10
 DEFAULT_NODE_TIMEOUT = 300.0
@@ -35,6 +40,9 @@ class DoctorRequest:
             raise UsageProblem("--parallel must be at least 1")
         if self.node_timeout is None or self.node_timeout <= 0:
             raise UsageProblem("--node-timeout must be a positive duration")
+        if self.image is not None and not _IMAGE_RE.match(self.image):
+            raise UsageProblem("--image %r is not an image reference (registry/repository[:tag][@digest]: no spaces, "
+                               "no leading '-')" % self.image[:200])
         if self.selector:
             from ...core.selectors import parse_selector_string
 
