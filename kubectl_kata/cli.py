@@ -21,7 +21,7 @@ COMMANDS = {
     "enable": ("kubectl_kata.commands.enable:enable", "Turn on sandboxed containers on a pool and follow the rollout."),
     "disable": ("kubectl_kata.commands.disable:disable", "Turn off sandboxed containers and follow the rollout."),
     "status": ("kubectl_kata.commands.status:status", "Show where sandboxed containers stand on the cluster."),
-    "upgrade": ("kubectl_kata.commands.upgrade:upgrade", "Migrate a legacy install to the extension, or re-render an older one."),
+    "upgrade": ("kubectl_kata.commands.upgrade:upgrade", "Migrate or re-render a kata install; --check a target release."),
     "doctor": ("kubectl_kata.commands.doctor:doctor", "Diagnose nodes against the release's expected packages."),
     "version": ("kubectl_kata.commands.version:version", "Print the plugin, OpenShift and Kubernetes versions."),
     "completion": ("kubectl_kata.commands.completion:completion", "Print a shell completion script (bash, zsh, fish)."),

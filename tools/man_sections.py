@@ -113,10 +113,18 @@ SECTIONS = {
             "The plan is confirmed on a terminal, or carried out with `--yes`. `--dry-run` prints the plan and "
             "a unified diff of every object and writes nothing. A re-run after an interruption or a failed API "
             "call finishes the job.",
+            "With `--check` and `--to-version` or `--to-image`, the target release's extensions image is found "
+            "with `oc adm release info` and its repo metadata read with `oc image extract`; for each node "
+            "architecture of the kata pools the report says whether kata-containers and its dependencies are "
+            "still shipped and how their versions change. Nothing is written and no pod is started.",
         ],
         "exit": [
-            ("0", "Done, or nothing to do."),
-            _USAGE, _CLUSTER,
+            ("0", "Done, or nothing to do; with `--check`: the target is fine."),
+            ("1", "With `--check`: a problem in the target (package gone for an architecture, extension name not "
+                  "accepted)."),
+            _USAGE,
+            ("3", _CLUSTER[1] + " With `--check`: the target could not be checked (unknown version, release or "
+                  "image unreadable, oc missing)."),
             ("4", "Refused (operator-managed install) or not confirmed; nothing was modified."),
             ("5", "The rollout failed: a node or the render controller degraded."),
             ("6", "The rollout did not finish within `--timeout`; it carries on in the cluster."),
@@ -126,6 +134,7 @@ SECTIONS = {
         "examples": [
             ("See the plan and the diff, change nothing:", "kubectl kata upgrade --dry-run"),
             ("Migrate without asking:", "kubectl kata upgrade --yes"),
+            ("Check a target release before the cluster upgrades:", "kubectl kata upgrade --check --to-version 4.18.3"),
         ],
     },
     "status": {

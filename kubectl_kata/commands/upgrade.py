@@ -1,4 +1,5 @@
-"""`kubectl kata upgrade`: migrate a legacy install to the extension or re-render an older plugin install."""
+"""`kubectl kata upgrade`: migrate a legacy install to the extension, re-render an older plugin install,
+or (`--check`) check a target release before the cluster upgrades."""
 from __future__ import annotations
 
 import click
@@ -67,12 +68,17 @@ def _ask(env) -> bool:
               help="Print the plan and a unified diff of every object it would create, change or delete; "
                    "write nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Carry out the plan without asking (needed when not on a terminal).")
+@click.option("--check", is_flag=True,
+              help="Check a target release (--to-version or --to-image) before the cluster upgrades: "
+                   "writes nothing, starts no pod.")
+@click.option("--to-version", default=None, metavar="4.Y.Z", help="With --check: the target OpenShift version.")
+@click.option("--to-image", default=None, metavar="PULLSPEC", help="With --check: the target release image.")
 @timeout_option()
 @output_option(choices=("table", "json", "yaml"))
 @connection_options
 @verbosity_options
 @click.pass_obj
-def upgrade(env, dry_run, yes, timeout, output, conn):
+def upgrade(env, dry_run, yes, check, to_version, to_image, timeout, output, conn):
     """Bring a kata install to the current extension-based layout.
 
     \b
@@ -85,6 +91,15 @@ def upgrade(env, dry_run, yes, timeout, output, conn):
     """
     from ..context import prog_name
     from ..errors import KataError, UsageProblem
+
+    if check or to_version or to_image:
+        if not check:
+            raise UsageProblem("--to-version and --to-image need --check")
+        if bool(to_version) == bool(to_image):
+            raise UsageProblem("--check needs exactly one of --to-version or --to-image")
+        if dry_run or yes:
+            raise UsageProblem("--check writes nothing: --dry-run and --yes do not apply")
+        return _check(env, conn, to_version, to_image, output)
 
     from ..core import upgrade_plan as up
     from ..render.output import render
@@ -129,3 +144,18 @@ def upgrade(env, dry_run, yes, timeout, output, conn):
     else:
         say("Upgrade done: %d step(s)." % len(result.done))
     return ExitStatus.SUCCESS
+
+
+def _check(env, conn, to_version, to_image, output) -> int:
+    from ..core.target_check import report_lines
+    from ..render.output import render
+    from ..services.target_check import TargetCheckRequest, check_target
+
+    doc = check_target(env, conn, TargetCheckRequest(to_version=to_version, to_image=to_image, output=output))
+    if output in ("json", "yaml"):
+        env.out(render(doc, output))
+    else:
+        env.out("\n".join(report_lines(doc)))
+        for n in doc.get("notes") or []:
+            env.out("note: %s" % n)
+    return ExitStatus.SUCCESS if doc["ok"] else ExitStatus.PROBLEMS_FOUND

@@ -24,9 +24,11 @@ class FakeOc:
         self.state_dir = str(state_dir)
         self.configure()
 
-    def configure(self, nodes=None, default=None, release=None, images=None, strict_nodes=False):
+    def configure(self, nodes=None, default=None, release=None, images=None, strict_nodes=False, releases=None):
         data = {"nodes": nodes or {}, "default": default or {}, "release": release or {},
                 "images": images or {}, "strict_nodes": bool(strict_nodes)}
+        if releases:
+            data["releases"] = releases
         with open(os.path.join(self.scenario_dir, "scenario.json"), "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2)
 
