@@ -8,48 +8,6 @@ from ..options import connection_options, output_option, timeout_option, verbosi
 from ..status import ExitStatus
 
 
-class _TerminalReporter:
-    """Narrative lines to stdout (stderr when stdout carries a -o json|yaml document); rollout progress as
-    enable shows it."""
-
-    def __init__(self, env, to_stderr: bool):
-        self.env = env
-        self.say = env.err if to_stderr else env.out
-        self.to_stderr = to_stderr
-        self.printer = None
-
-    def step(self, text):
-        self.say(text)
-
-    def note(self, text):
-        self.env.err("note: %s" % text)
-
-    def warning(self, text, hint=None):
-        self.env.err("warning: %s" % text)
-        if hint:
-            self.env.err("  hint: %s" % hint)
-
-    def rollout_started(self, pool):
-        from ..render.progress import RolloutPrinter
-
-        self.printer = RolloutPrinter(self.env, pool, stderr=self.to_stderr)
-
-    def rollout(self, state):
-        if self.printer is not None:
-            self.printer(state)
-
-    def rollout_finished(self, state):
-        if self.printer is not None:
-            self.printer.close(state)
-            self.printer = None
-
-    def probes(self, done, running, failed, total, via):
-        pass
-
-    def probes_finished(self):
-        pass
-
-
 def _stdin_tty(env) -> bool:
     try:
         return bool(env.stdin.isatty())
@@ -125,11 +83,19 @@ def upgrade(env, dry_run, yes, check, to_version, to_image, timeout, output, con
         if not _ask(env):
             env.err("Not confirmed: nothing was changed.")
             return ExitStatus.PREFLIGHT_REFUSED
-    reporter = _TerminalReporter(env, to_stderr=data_out)
+    from ..render.reporter import CliReporter
+
+    reporter = CliReporter(env, to_stderr=data_out)
     try:
         result = execute(cluster, plan, reporter, timeout, env.monotonic)
-    except KeyboardInterrupt:
-        env.err("")
+    except KeyboardInterrupt as exc:
+        from ..services.follow import FollowInterrupted
+
+        if isinstance(exc, FollowInterrupted):
+            from ..render.lifecycle import interrupted_lines
+
+            for line in interrupted_lines(exc.pool, prog_name()):
+                env.err(line)
         env.err("Upgrade interrupted; what was done stays done. Run `%s upgrade` again to finish the job."
                 % prog_name())
         raise

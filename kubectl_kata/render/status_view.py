@@ -28,6 +28,16 @@ def render_status(doc: dict, wide: bool = False) -> str:
     if manager:
         head += f" (managed by {manager})"
     rows = [("Sandboxed containers", head)]
+    inst = doc.get("install") or {}
+    if inst.get("kind"):
+        kinds = {"operator": "sandboxed containers operator", "legacy": "legacy RPM payload (kata-operator)",
+                 "plugin": "kubectl-kata", "operator-leftovers": "none (operator left-overs only)", "none": "none"}
+        text = kinds.get(inst["kind"], inst["kind"])
+        if inst.get("revision") is not None:
+            text += ", revision %s" % inst["revision"]
+            if inst.get("current") is False:
+                text += " (this plugin renders %s: run upgrade)" % inst.get("currentRevision")
+        rows.append(("Install", text))
     if mc["present"]:
         owner = "ours" if mc["ours"] else "not created by kubectl-kata"
         ext = ", ".join(mc["extensions"]) or "none"

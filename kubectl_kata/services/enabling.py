@@ -101,7 +101,10 @@ def enable(cluster, req: EnableRequest, reporter, monotonic: Callable[[], float]
     from .cluster_facts import gather
     from .preflight import refuse_on_errors
 
+    from .install_facts import add_install_facts
+
     facts = gather(cluster, with_pods=False)  # preflight needs no pods: skip a cluster-wide list
+    add_install_facts(cluster, facts)          # the install kind: legacy installs are refused (issue 11)
     mcs = {mc["metadata"]["name"]: mc for mc in facts["mcs"]}
     existing = mcs.get(MC_NAME)
     server_dry = req.dry_run == "server"

@@ -12,9 +12,11 @@ def status_report(cluster, pool: Optional[str] = None) -> dict:
     """The KataStatus document for `pool` (default: the pool kata is enabled on, else kata-oc, else worker)."""
     from ..core.statusreport import build_status
     from .cluster_facts import gather, require_openshift
+    from .install_facts import add_install_facts
 
     facts = gather(cluster)
     require_openshift(facts)
+    add_install_facts(cluster, facts)   # install kind and revision (issue 11)
     return build_status(facts, pool)
 
 

@@ -85,24 +85,14 @@ def apply_action(cluster, action: up.Action, reporter: Reporter) -> None:
 
 def execute(cluster, plan: UpgradePlan, reporter: Reporter, timeout: Optional[float], monotonic) -> UpgradeResult:
     """Run the plan: the before-rollout actions in order, follow the pool's rollout, then the rest."""
-    from .follow import follow_rollout
+    from .follow import follow_pool
 
     result = UpgradeResult(plan)
     for action in plan.stage(up.BEFORE):
         apply_action(cluster, action, reporter)
         result.done.append(action.describe())
     if plan.follow and plan.pool:
-        reporter.rollout_started(plan.pool)
-        last = [None]
-
-        def on_state(state):
-            last[0] = state
-            reporter.rollout(state)
-
-        try:
-            result.final = follow_rollout(cluster, plan.pool, MC_NAME, True, timeout, on_state, monotonic)
-        finally:
-            reporter.rollout_finished(result.final if result.final is not None else last[0])
+        result.final = follow_pool(cluster, plan.pool, MC_NAME, True, timeout, reporter, monotonic)
     for action in plan.stage(up.AFTER):
         apply_action(cluster, action, reporter)
         result.done.append(action.describe())
