@@ -464,3 +464,15 @@ def test_malformed_bundle_exits_2_naming_file_and_field(tmp_path, rel, edit, lin
     res = run_cli(["doctor", "--from", root], environ={"PATH": ""})
     assert res.exit_code == ExitStatus.USAGE, res.stderr
     assert res.stderr.strip().splitlines() == ["error: " + line]
+
+
+def test_readme_check_table_is_the_code_table():
+    # the README copies the check tables: a changed behaviour must change both
+    from kubectl_kata.doctor.checks_cluster import CLUSTER_CHECKS
+    from kubectl_kata.doctor.findings import NODE_CHECKS
+
+    with open(os.path.join(os.path.dirname(EXAMPLE), "..", "README.md"), encoding="utf-8") as fh:
+        readme = fh.read()
+    missing = [row[0] for row in NODE_CHECKS + CLUSTER_CHECKS if "| `%s` | %s | %s | %s |" % row not in readme]
+    assert missing == []
+    assert "(and a complete closure)" not in readme

@@ -223,3 +223,87 @@ def test_kubeconfig_proxy_url_is_used(make_fake_cluster, tmp_path):
     assert res.exit_code == ExitStatus.CLUSTER_ERROR
     assert fc.requests == []  # nothing went straight to the server: everything was sent to the (dead) proxy
     assert "Traceback" not in res.stderr
+
+
+class _ConnectProxy:
+    """A loopback HTTP CONNECT proxy that records every tunnel it opens and relays bytes both ways."""
+
+    def __init__(self):
+        import threading
+
+        self.targets = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self._threading = threading
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self._threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        line = head.split(b"\r\n", 1)[0].decode("latin-1").split()
+        if len(line) < 2 or line[0] != "CONNECT":
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            client.close()
+            return
+        self.targets.append(line[1])
+        host, _, port = line[1].rpartition(":")
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pump(src, dst):
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+        self._threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+        pump(client, upstream)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_kubeconfig_proxy_url_carries_the_traffic(make_fake_cluster, tmp_path):
+    """The positive side: with a working proxy every API call is tunnelled through it (a client that ignored
+    proxy-url would leave the proxy's log empty)."""
+    from urllib.parse import urlsplit
+
+    fc = make_fake_cluster(workers=1)
+    proxy = _ConnectProxy()
+    try:
+        cfg = fc.kubeconfig_dict()
+        cfg["clusters"][0]["cluster"]["proxy-url"] = f"http://127.0.0.1:{proxy.port}"
+        kc = tmp_path / "kc"
+        kc.write_text(yaml.safe_dump(cfg))
+        fc.reset_requests()
+        res = run_cli(["status", "-o", "json"], kubeconfig=str(kc))
+        assert res.exit_code == 0, res.stderr
+        api = urlsplit(cfg["clusters"][0]["cluster"]["server"])
+        assert proxy.targets and set(proxy.targets) == {"%s:%d" % (api.hostname, api.port)}
+        assert fc.requests   # the calls reached the API server, through the tunnel
+    finally:
+        proxy.close()

@@ -23,8 +23,9 @@ SUBJECT = "cluster"
 
 CLUSTER_CHECKS = (
     ("cluster.extension-mc", "error",
-     "a MachineConfig for the pool requests `sandboxed-containers` and every extension it lists is valid for the "
-     "cluster version (MCO allow-list)",
+     "a MachineConfig selected by the pool's `machineConfigSelector` (the operator's kata-oc pool selects "
+     "role `In [kata-oc, worker]`) requests `sandboxed-containers`, and every extension it lists is valid "
+     "for the cluster version (MCO allow-list)",
      "`kubectl kata enable --pool <pool>`; remove extension names the release does not know"),
     ("cluster.rendered-config", "error",
      "the pool's target rendered MachineConfig (and the one fully rolled out) include the extension",
@@ -33,8 +34,9 @@ CLUSTER_CHECKS = (
      "the pool is updated and not degraded (RenderDegraded/NodeDegraded messages and node reasons quoted)",
      "fix the quoted reason; `kubectl kata status --watch` follows the rollout"),
     ("cluster.runtimeclass", "error",
-     "RuntimeClass `kata` exists, its handler is `kata` and its nodeSelector selects the pool's nodes and no node "
-     "whose pool's rendered config lacks the extension",
+     "RuntimeClass `kata` exists, its handler is `kata` and its nodeSelector selects the pool's nodes and "
+     "no node whose own pool's target rendered config lacks the extension (a worker-role extension "
+     "MachineConfig reaches every worker)",
      "`kubectl kata enable` recreates it; or edit scheduling.nodeSelector to the pool's node-role label"),
     ("cluster.node-pools", "error",
      "no node is selected by two custom pools (`node X belongs to 2 custom roles`)",
@@ -46,8 +48,10 @@ CLUSTER_CHECKS = (
      "the nodes in scope are Ready (NotReady nodes are reported, not probed)",
      "check the node (`oc describe node <node>`); doctor probes it once it is Ready"),
     ("cluster.extension-available", "error",
-     "the release's extensions repo has kata-containers (and a complete closure) for every node architecture",
-     "the extension does not exist for this architecture/release: see DOMAIN 1.2; use a supported architecture"),
+     "the release's extensions repo has kata-containers for every node architecture (requirements the repo "
+     "does not carry are expected from the base OS; `node.closure-complete` checks them on each node)",
+     "the extension does not exist for this architecture/release: see DOMAIN 1.2; use a supported "
+     "architecture"),
     ("cluster.expected-source", "info",
      "where the expected package versions came from (release extensions image, --expected file, pool consensus)",
      "when the release could not be read, pass `--expected FILE` (extensions.json or a repodata dir)"),

@@ -78,20 +78,32 @@ NODE_CHECKS = (
      "every probe command ran and its output parsed; lists the checks that could not run",
      "re-run `kubectl kata doctor --node <node> -v`; check `oc debug node/<node>` works (image pull, node Ready)"),
     ("node.extension-requested", "error",
-     "the booted rpm-ostree deployment requests kata-containers (not just the staged one) and rpm has it",
-     "check the pool's rendered MachineConfig has `extensions: [sandboxed-containers]` and the node reached Done"),
+     "the booted rpm-ostree deployment requests kata-containers (not just the staged one) and rpm has it, "
+     "when the pool's target rendered config requests it; a node still on the previous config is `pending: "
+     "waiting for the rollout` (info, with the pool's progress)",
+     "check the pool's rendered MachineConfig has `extensions: [sandboxed-containers]` and the node "
+     "reached Done"),
     ("node.staged-deployment", "warning",
      "no staged rpm-ostree deployment or running transaction (= no pending reboot)",
      "let the MCO finish (node state Done); a manual change: `rpm-ostree cleanup -p` on the node"),
     ("node.package-version", "error",
-     "installed NEVRA of kata-containers and every closure package equals the expected (rpmvercmp)",
-     "remove manual overrides (`rpm-ostree override reset`/`uninstall`) and let the MCO re-apply the extension"),
+     "installed NEVRA of kata-containers and every closure package equals the expected (rpmvercmp); a rich "
+     "`or` requirement met by another alternative (`(virtiofsd or qemu-virtiofsd)` by qemu-virtiofsd) is "
+     "fine",
+     "one hint per cause (`details.cause`): an override or layered/local package -> `rpm-ostree override "
+     "reset <pkg>` / `uninstall` (error); node still on the previous rendered config -> wait for the "
+     "rollout (warning); staged deployment -> reboot (warning); booted OS image not the release's -> the "
+     "MCO brings the packages with the OS update (warning); nothing explains it -> compare with a healthy "
+     "node, no reset advice (error)"),
     ("node.closure-complete", "error",
      "every Requires of kata-containers and its dependencies is satisfied in the rpmdb (rich deps included)",
      "re-apply the extension (MCO) so rpm-ostree resolves the closure from the release's extensions repo"),
     ("node.unexpected-layered", "error",
-     "no layered packages besides the MCO-managed extensions (legacy kata-runtime/kata-osbuilder, manual installs)",
-     "`rpm-ostree uninstall <pkg>` (or `rpm-ostree uninstall --all` for the legacy kata-operator) then reboot"),
+     "no layered packages or base overrides besides what the node's rendered configs ask for (their "
+     "`extensions`, and the `realtime`/`64k-pages` kernel switch); legacy kata-runtime/kata-osbuilder, "
+     "manual installs",
+     "`rpm-ostree uninstall <pkg>` (or `rpm-ostree uninstall --all` for the legacy kata-operator) then "
+     "reboot"),
     ("node.rpm-verify", "error",
      "`rpm -V` of kata-containers and QEMU is clean (config files under /etc only reported as info)",
      "restore the files: re-deploy the OS image (`rpm-ostree reset` is not enough for /etc); open a case with the rpm -V output"),
@@ -111,8 +123,12 @@ NODE_CHECKS = (
      "kata-osbuilder-generate.service succeeded and the guest kernel/initrd exist for the running kernel",
      "`systemctl restart kata-osbuilder-generate.service` on the node and check its journal"),
     ("node.os-image", "error",
-     "the booted OS image digest equals the pool's rendered osImageURL",
-     "wait for the MCO to update the node; if stuck, check the node's machineconfiguration.openshift.io/reason"),
+     "the booted OS image is the node's rendered osImageURL, compared as the MCO does: by pull spec (on "
+     "multi-arch payloads the osImageURL digest names a manifest list while rpm-ostree records the "
+     "per-arch digest, which only ever confirms a match) or the node's `currentImage` annotation; a "
+     "tag-only pull spec is reported as not compared (info)",
+     "wait for the MCO to update the node; if stuck, check the node's "
+     "machineconfiguration.openshift.io/reason"),
     ("node.legacy-leftovers", "warning",
      "no files left by the OCP 4.6/4.7 kata-operator (packages.repo, /opt/kata-install, /usr/local/kata, hacky unit)",
      "delete the leftover files and MC 50-kata-crio-dropin; see `kubectl kata upgrade --help`"),
