@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import signal
 import sys
 from typing import List, Optional
 
 import click
 
+from . import interrupts
 from .context import Environment, prog_name
 from .errors import KataError
 from .status import ExitStatus
@@ -71,9 +73,36 @@ def cli(ctx, verbose, no_color):
 
 
 def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) -> int:
-    """Run the CLI and return the exit status. The one place exceptions become exit codes."""
+    """Run the CLI and return the exit status. The one place exceptions become exit codes.
+
+    SIGINT, SIGTERM and SIGHUP take one path (``interrupts``): each becomes a KeyboardInterrupt, so every verb
+    cleans up as on Ctrl-C, and the run exits 128 + the signal's number (130, 143, 129)."""
     env = env or Environment()
     args = list(sys.argv[1:] if argv is None else argv)
+    restore = interrupts.install()
+    try:
+        rv = _run(args, env)
+    except KeyboardInterrupt:           # a second Ctrl-C while the boundary was printing
+        rv = ExitStatus.INTERRUPTED
+    except OSError:                     # e.g. EIO: the terminal went away (SIGHUP) while we printed
+        if interrupts.received() is None:
+            raise
+        rv = ExitStatus.INTERRUPTED
+    finally:
+        restore()
+    if rv == ExitStatus.INTERRUPTED:
+        return interrupts.exit_status(rv)
+    return rv
+
+
+def _interrupted_line() -> str:
+    sig = interrupts.received()
+    if sig is None or sig == signal.SIGINT:
+        return "Interrupted."
+    return "Interrupted by %s." % interrupts.signal_name(sig)
+
+
+def _run(args: List[str], env: Environment) -> int:
     try:
         rv = cli.main(args=args, prog_name=prog_name(), obj=env, standalone_mode=False)
         if isinstance(rv, int):
@@ -81,8 +110,11 @@ def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) ->
         return ExitStatus.SUCCESS
     except click.exceptions.Exit as exc:  # --help, --version
         return exc.exit_code
-    except click.exceptions.Abort:
-        env.err("Aborted.")
+    except click.exceptions.Abort as exc:   # click turns a KeyboardInterrupt (any of our signals) into Abort
+        try:
+            env.err(_interrupted_line() if isinstance(exc.__cause__, KeyboardInterrupt) else "Aborted.")
+        except OSError:
+            pass
         return ExitStatus.INTERRUPTED
     except click.ClickException as exc:
         env.err(f"error: {exc.format_message()}")
@@ -100,7 +132,10 @@ def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) ->
             env.err(traceback.format_exc().rstrip())
         return exc.exit_status
     except KeyboardInterrupt:
-        env.err("Interrupted.")
+        try:
+            env.err(_interrupted_line())
+        except OSError:
+            pass
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         return ExitStatus.SUCCESS

@@ -33,7 +33,7 @@ def disable(env, force, dry_run, no_wait, timeout, conn):
     req = DisableRequest(force=force, dry_run=dry_run, no_wait=no_wait, timeout=timeout)
     reporter = CliReporter(env)
     cluster = open_cluster(conn, env)
-    with presenting(env):
+    with presenting(env, "disable"):
         outcome = run_disable(cluster, req, reporter, env.monotonic)
     for line in disable_result_lines(outcome, prog(env)):
         reporter.step(line)

@@ -64,7 +64,7 @@ def enable(env, pool, create_pool, node_selector, nodes, all_workers, dry_run, n
     # With -o json|yaml stdout carries only the document; the human narrative goes to stderr.
     reporter = CliReporter(env, to_stderr=data_out)
     cluster = open_cluster(conn, env)
-    with presenting(env):
+    with presenting(env, "enable"):
         outcome = run_enable(cluster, req, reporter, env.monotonic)
     for line in enable_result_lines(outcome, req.prog):
         reporter.step(line)

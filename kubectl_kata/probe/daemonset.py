@@ -32,6 +32,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from .. import interrupts
 from ..core.selectors import matches
 from .runner import (
     REASON_CANCELLED, REASON_CONTAINER_ERROR, REASON_IMAGE_PULL, REASON_INTERNAL, REASON_INVALID_NODE,
@@ -204,11 +205,11 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
         return
 
-    def handler(signum, frame):
-        raise KeyboardInterrupt("SIGTERM")
-
+    if signal.getsignal(signal.SIGTERM) is interrupts.handle:   # the CLI's one interruption path is in place
+        yield
+        return
     try:
-        old = signal.signal(signal.SIGTERM, handler)
+        old = signal.signal(signal.SIGTERM, interrupts.handle)
     except ValueError:          # not the main interpreter
         yield
         return

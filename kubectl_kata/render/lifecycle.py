@@ -2,7 +2,7 @@
 for what an enable would do (--dry-run=client), and for why they stopped. Data in, lines out."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 from ..core.constants import MC_NAME, RUNTIMECLASS_NAME, WORKER_POOL, node_role_label
 
@@ -70,5 +70,21 @@ def kata_pod_lines(pods: List[dict]) -> List[str]:
     return [f"  {p['namespace']}/{p['name']} on {p['node']} (runtimeClassName {p['runtimeClassName']})" for p in pods]
 
 
-def interrupted_lines(pool: str, prog: str) -> List[str]:
-    return ["", f"Stopped following pool {pool}. " + RESUME_HINT.format(prog=prog) + "."]
+def interrupted_lines(pool: str, prog: str, verb: Optional[str] = None) -> List[str]:
+    lines = ["", f"Stopped following pool {pool}. " + RESUME_HINT.format(prog=prog) + "."]
+    if verb:
+        lines.append(rerun_line(verb, prog))
+    return lines
+
+
+def rerun_line(verb: str, prog: str) -> str:
+    """How to finish after an interruption (Ctrl-C, SIGTERM, SIGHUP): both verbs are safe to re-run."""
+    then = {"enable": "it reports what is already there, follows the rollout and then creates RuntimeClass kata",
+            "disable": "it deletes what this run did not get to and follows the nodes back, or says nothing is left"}.get(verb, "it is safe to re-run")
+    return f"To finish, run `{prog} {verb}` again with the same flags: {then}."
+
+
+def stopped_lines(verb: str, prog: str) -> List[str]:
+    """Interrupted outside the rollout wait (preflight, while creating or deleting objects)."""
+    return ["", f"Interrupted before {verb} finished; what it already changed stays in the cluster.",
+            rerun_line(verb, prog)]
