@@ -110,6 +110,9 @@ SECTIONS = {
             "RuntimeClass `kata` is created. Objects of an older kubectl-kata revision are re-rendered. Nothing "
             "is deleted that cannot be attributed to the legacy install or to kubectl-kata; an operator-managed "
             "install is refused.",
+            "`--inspect-nodes` looks for host leftovers of a legacy install on the pool's nodes (one debug pod "
+            "per node, read-only, as doctor) and prints the commands that remove each; `--clean-nodes` also runs "
+            "the file removals after the plan, never package changes or reboots.",
             "The plan is confirmed on a terminal, or carried out with `--yes`. `--dry-run` prints the plan and "
             "a unified diff of every object and writes nothing. A re-run after an interruption or a failed API "
             "call finishes the job.",
@@ -134,6 +137,7 @@ SECTIONS = {
         "examples": [
             ("See the plan and the diff, change nothing:", "kubectl kata upgrade --dry-run"),
             ("Migrate without asking:", "kubectl kata upgrade --yes"),
+            ("List host leftovers per node and how to remove them:", "kubectl kata upgrade --dry-run --inspect-nodes"),
             ("Check a target release before the cluster upgrades:", "kubectl kata upgrade --check --to-version 4.18.3"),
         ],
     },

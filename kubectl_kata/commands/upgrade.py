@@ -26,6 +26,12 @@ def _ask(env) -> bool:
               help="Print the plan and a unified diff of every object it would create, change or delete; "
                    "write nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Carry out the plan without asking (needed when not on a terminal).")
+@click.option("--inspect-nodes", is_flag=True,
+              help="Also look for host leftovers of a legacy install on the pool's nodes (one debug pod per node, "
+                   "read-only, as doctor) and print the commands that remove them.")
+@click.option("--clean-nodes", is_flag=True,
+              help="Like --inspect-nodes, then run the file removals shown (never packages, never a reboot); "
+                   "with --dry-run only shows them.")
 @click.option("--check", is_flag=True,
               help="Check a target release (--to-version or --to-image) before the cluster upgrades: "
                    "writes nothing, starts no pod.")
@@ -36,7 +42,7 @@ def _ask(env) -> bool:
 @connection_options
 @verbosity_options
 @click.pass_obj
-def upgrade(env, dry_run, yes, check, to_version, to_image, timeout, output, conn):
+def upgrade(env, dry_run, yes, inspect_nodes, clean_nodes, check, to_version, to_image, timeout, output, conn):
     """Bring a kata install to the current extension-based layout.
 
     \b
@@ -55,8 +61,9 @@ def upgrade(env, dry_run, yes, check, to_version, to_image, timeout, output, con
             raise UsageProblem("--to-version and --to-image need --check")
         if bool(to_version) == bool(to_image):
             raise UsageProblem("--check needs exactly one of --to-version or --to-image")
-        if dry_run or yes:
-            raise UsageProblem("--check writes nothing: --dry-run and --yes do not apply")
+        if dry_run or yes or inspect_nodes or clean_nodes:
+            raise UsageProblem("--check writes nothing and starts no pod: --dry-run, --yes, --inspect-nodes and "
+                               "--clean-nodes do not apply")
         return _check(env, conn, to_version, to_image, output)
 
     from ..core import upgrade_plan as up
@@ -64,17 +71,34 @@ def upgrade(env, dry_run, yes, check, to_version, to_image, timeout, output, con
     from ..services.cluster_facts import open_cluster
     from ..services.upgrading import execute, plan_for
 
+    from ..render.reporter import CliReporter
+
     cluster = open_cluster(conn, env)
     plan = plan_for(cluster)
     data_out = output in ("json", "yaml")
+    reporter = CliReporter(env, to_stderr=data_out)
+    hosts = None
+    if inspect_nodes or clean_nodes:
+        from ..core.installkind import LEGACY_MC_NAME
+        from ..services.host_leftovers import inspect_nodes as inspect
+
+        legacy_mc = any(a.ref.kind == "MachineConfig" and a.ref.name == LEGACY_MC_NAME for a in plan.actions)
+        hosts = inspect(env, conn, plan.pool or "worker", legacy_mc, reporter)
     if data_out:
-        env.out(render(plan.to_dict(with_diff=dry_run), output))
+        doc = plan.to_dict(with_diff=dry_run)
+        if hosts is not None:
+            doc["hostLeftovers"] = [h.to_dict() for h in hosts]
+        env.out(render(doc, output))
     else:
         env.out("\n".join(up.plan_lines(plan)))
+        if hosts is not None:
+            env.out("\n".join(_host_lines(hosts, plan.pool or "worker")))
         if dry_run and plan.actions:
             env.out("")
             env.out(up.plan_diff(plan).rstrip("\n"))
-    if plan.nothing_to_do or dry_run:
+    to_clean = clean_nodes and any(h.commands and any(k != "layered-kata-runtime" for k in (h.leftovers or [])
+                                                      if k not in h.held_by_mc) for h in (hosts or []))
+    if (plan.nothing_to_do and not to_clean) or dry_run:
         return ExitStatus.SUCCESS
     if not yes:
         if not _stdin_tty(env):
@@ -83,11 +107,12 @@ def upgrade(env, dry_run, yes, check, to_version, to_image, timeout, output, con
         if not _ask(env):
             env.err("Not confirmed: nothing was changed.")
             return ExitStatus.PREFLIGHT_REFUSED
-    from ..render.reporter import CliReporter
-
-    reporter = CliReporter(env, to_stderr=data_out)
     try:
         result = execute(cluster, plan, reporter, timeout, env.monotonic)
+        if to_clean:
+            from ..services.host_leftovers import clean_nodes as clean
+
+            clean(env, conn, hosts, reporter)
     except KeyboardInterrupt as exc:
         from ..services.follow import FollowInterrupted
 
@@ -110,6 +135,29 @@ def upgrade(env, dry_run, yes, check, to_version, to_image, timeout, output, con
     else:
         say("Upgrade done: %d step(s)." % len(result.done))
     return ExitStatus.SUCCESS
+
+
+def _host_lines(hosts, pool):
+    from ..core.installkind import HOST_LEFTOVERS
+
+    lines = ["Host leftovers (pool %s, %d node(s) inspected):" % (pool, len(hosts))]
+    for h in hosts:
+        if h.leftovers is None:
+            lines.append("  %s: not inspected (%s)" % (h.node, h.error))
+            continue
+        if not h.leftovers:
+            lines.append("  %s: none" % h.node)
+            continue
+        lines.append("  %s: %s" % (h.node, ", ".join(HOST_LEFTOVERS[k][0] for k in h.leftovers)))
+        for k in h.held_by_mc:
+            lines.append("    %s is still written by MachineConfig 50-kata-crio-dropin: the MCO removes it when "
+                         "upgrade deletes that MachineConfig" % HOST_LEFTOVERS[k][0])
+        for c in h.commands:
+            lines.append("    $ %s" % c)
+    if any("layered-kata-runtime" in (h.leftovers or []) for h in hosts):
+        lines.append("  note: --clean-nodes removes files only; layered packages need the drain/uninstall/reboot "
+                     "commands above, one node at a time, before the extension can be layered")
+    return lines
 
 
 def _check(env, conn, to_version, to_image, output) -> int:

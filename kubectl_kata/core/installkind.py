@@ -79,6 +79,52 @@ HOST_LEFTOVERS = {
 }
 
 
+LEGACY_PACKAGES = ("kata-runtime", "kata-osbuilder")
+_LEFTOVER_PATHS = ("packages.repo", "opt-kata-install", "usr-local-kata", "crio-50-kata.conf", "osbuilder-unit")
+
+
+def leftovers_of_node(node_facts) -> List[str]:
+    """Leftover ids (:data:`HOST_LEFTOVERS`) seen in one node's probed facts (core.nodefacts.NodeFacts): the
+    payload files present, and the legacy packages layered in the booted deployment."""
+    found = []
+    if node_facts is None:
+        return found
+    for key in _LEFTOVER_PATHS:
+        path = HOST_LEFTOVERS[key][0]
+        if node_facts.path_present(path) is True or (key == "crio-50-kata.conf"
+                                                      and node_facts.crio_dropin_legacy is not None):
+            found.append(key)
+    rs = node_facts.rpm_ostree
+    booted = rs.booted if rs is not None else None
+    if booted is not None and any(p in LEGACY_PACKAGES for p in booted.requested_packages):
+        found.append("layered-kata-runtime")
+    return found
+
+
+def cleanup_commands(node: str, leftovers: List[str], prog: str = "oc") -> List[str]:
+    """The exact commands that remove ``leftovers`` from ``node``. Files go with one ``oc debug`` command;
+    layered packages need a drained node and a reboot (an rpm-ostree change only takes effect then)."""
+    out = []
+    files = [HOST_LEFTOVERS[k][1] for k in leftovers if k != "layered-kata-runtime"]
+    if files:
+        out.append("%s debug node/%s -- chroot /host sh -c '%s'" % (prog, node, " && ".join(files)))
+    if "layered-kata-runtime" in leftovers:
+        out.extend([
+            "%s adm drain %s --ignore-daemonsets --delete-emptydir-data" % (prog, node),
+            "%s debug node/%s -- chroot /host rpm-ostree uninstall --idempotent %s"
+            % (prog, node, " ".join(LEGACY_PACKAGES)),
+            "%s debug node/%s -- chroot /host systemctl reboot" % (prog, node),
+            "%s adm uncordon %s" % (prog, node),
+        ])
+    return out
+
+
+def file_cleanup_script(leftovers: List[str]) -> Optional[str]:
+    """The shell command ``--clean-nodes`` runs on a node (files only; never packages, never a reboot)."""
+    files = [HOST_LEFTOVERS[k][1] for k in leftovers if k != "layered-kata-runtime"]
+    return " && ".join(files) if files else None
+
+
 class ObjectRef(NamedTuple):
     kind: str
     name: str
@@ -298,5 +344,5 @@ def classify(facts: dict) -> InstallKind:
     return InstallKind(kind, revision, current, ev, legacy_objs if kind == KIND_LEGACY else [], ours, leftovers)
 
 
-__all__ = ["classify", "InstallKind", "ObjectRef", "KINDS", "KIND_OPERATOR", "KIND_LEGACY", "KIND_PLUGIN",
+__all__ = ["leftovers_of_node", "cleanup_commands", "file_cleanup_script", "LEGACY_PACKAGES", "classify", "InstallKind", "ObjectRef", "KINDS", "KIND_OPERATOR", "KIND_LEGACY", "KIND_PLUGIN",
            "KIND_LEFTOVERS", "KIND_NONE", "HOST_LEFTOVERS", "LEGACY_MC_NAME", "is_legacy_namespace"]

@@ -288,9 +288,8 @@ def plan_upgrade(facts: dict) -> UpgradePlan:
         notes.append("nodes of a legacy install may still carry its payload (layered kata-runtime/kata-osbuilder, "
                      "/opt/kata-install, /usr/local/kata, /etc/yum.repos.d/packages.repo): an MCO rollout does not "
                      "remove them, and kata-containers conflicts with the layered kata-runtime/kata-osbuilder, so "
-                     "the extension cannot be layered on a node that still has them; remove them from every node "
-                     "of the pool first (`rpm-ostree uninstall --idempotent kata-runtime kata-osbuilder` through "
-                     "`oc debug node/<node>`, then reboot the node)")
+                     "the extension cannot be layered on a node that still has them; `kubectl kata upgrade "
+                     "--inspect-nodes` lists them per node with the commands that remove them")
         kata_pods = facts.get("kata_pods")
         if isinstance(kata_pods, list) and kata_pods:
             notes.append("%d pod(s) use a kata RuntimeClass; they restart on the new runtime as their nodes reboot"
