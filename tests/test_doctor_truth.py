@@ -476,3 +476,51 @@ def test_readme_check_table_is_the_code_table():
     missing = [row[0] for row in NODE_CHECKS + CLUSTER_CHECKS if "| `%s` | %s | %s | %s |" % row not in readme]
     assert missing == []
     assert "(and a complete closure)" not in readme
+
+
+# ------------------------------------------------------------------ 8. cluster.extension-available checks the closure
+
+def _availability_findings(tmp_path, without=(), base=True):
+    from kubectl_kata.doctor.expected import from_repo_dir
+
+    repo = str(tmp_path / "repo")
+    nodesim.make_extensions_repo(repo, without=without)
+    col = _rolling_collected({"worker-1": nodesim.make_node_raw(node="worker-1", base=base)})
+    col.expectation = from_repo_dir(repo, ["x86_64"], "release", "test repo")
+    return [f for f in analyse(col)["findings"] if f["checkId"] == "cluster.extension-available"]
+
+
+def test_repo_closure_complete_with_the_nodes_base_os(tmp_path):
+    found = _availability_findings(tmp_path)
+    assert [(f["severity"], f["message"]) for f in found] == [
+        ("ok", "extensions repo has kata-containers-3.7.0-2.rhaos4.16.el9.x86_64 for x86_64 and its closure is "
+               "complete with the nodes' base OS (9 requirement(s) from the base)")]
+    assert "libc.so.6()(64bit)" in found[0]["details"]["fromBase"] and "kernel" in found[0]["details"]["fromBase"]
+
+
+def test_repo_closure_gap_is_reported(tmp_path):
+    # the repo lacks pixman, which is not in the base OS either: rpm-ostree could not resolve the extension
+    found = _availability_findings(tmp_path, without=("pixman",))
+    assert [(f["severity"], f["details"]["unprovided"]) for f in found] == [
+        ("warning", {"libpixman-1.so.0()(64bit)": ["qemu-kvm-core"]})]
+    assert found[0]["message"].startswith("extensions repo's kata-containers closure for x86_64 is incomplete: "
+                                          "qemu-kvm-core needs libpixman-1.so.0()(64bit) -- neither the repo nor")
+
+
+def test_repo_closure_not_checked_without_a_base_set(tmp_path):
+    found = _availability_findings(tmp_path, without=("pixman",), base=False)
+    assert [f["severity"] for f in found] == ["ok"]
+    assert "were not checked (no node's base package set known)" in found[0]["message"]
+
+
+def test_control_characters_are_escaped_in_the_diff_table():
+    from kubectl_kata.doctor.diff import diff_snapshots
+    from kubectl_kata.render.diff_view import render_diff_table
+    from tests.test_doctor_diff import snap
+
+    evil = {"checkId": "node.rpm-verify", "severity": "error", "subject": "worker-1", "hint": "", "details": {},
+            "message": "installed files differ: S.5....T. /usr/bin/x\x1b]0;owned\x07\x1b[2J"}
+    d = diff_snapshots(snap({"worker-1": "healthy"}), snap({"worker-1": "healthy"}, [evil]))
+    text = render_diff_table(d)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "/usr/bin/x\\x1b]0;owned\\x07\\x1b[2J" in text

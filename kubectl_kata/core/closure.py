@@ -25,7 +25,8 @@ from kubectl_kata.core.rpm import EVR, NEVRA, RPMSENSE_EQUAL, compare_evr, parse
 
 __all__ = [
     "Pkg", "PackageIndex", "Closure", "Unsatisfied", "compute_closure", "expected_closure",
-    "installed_closure", "parse_rich", "Simple", "BoolOp", "Cond", "MAX_RICH_LEN",
+    "installed_closure", "parse_rich", "Simple", "BoolOp", "Cond", "MAX_RICH_LEN", "dep_from_text",
+    "unprovided_by_base",
 ]
 
 MAX_RICH_LEN = 4096
@@ -80,6 +81,10 @@ class PackageIndex:
                         lst = self._by_file.setdefault(path, [])
                         if pkg not in lst:
                             lst.append(pkg)
+
+    def file_owners(self) -> Dict[str, List[str]]:
+        """path -> names of the packages that own it (from the file lists and the file-provides listing)."""
+        return {path: [p.name for p in pkgs] for path, pkgs in self._by_file.items()}
 
     def by_name(self, name: str) -> List[Pkg]:
         return list(self._by_name.get(name, ()))
@@ -490,3 +495,32 @@ def expected_closure(repo_packages: Iterable, arch: str, root: str = "kata-conta
     index = PackageIndex.from_repo(repo_packages, arch)
     return compute_closure(index, (root,), base, installed_mode=False,
                            unresolved_reason="not in the repo (expected from the base OS)")
+
+
+def dep_from_text(text: str) -> Dep:
+    """A requirement as rpm prints it (``name``, ``name >= evr``, ``(a or b)``) back into a :class:`Dep`."""
+    text = text.strip()
+    if text.startswith("("):
+        return Dep(text)
+    parts = text.split()
+    if len(parts) == 3:
+        try:
+            return Dep(parts[0], parse_flags(parts[1]), EVR.parse(parts[2]))
+        except (ParseError, ValueError, KeyError):
+            return Dep(text)
+    return Dep(text)
+
+
+_PROBE_ROOT = "kubectl-kata-repo-closure-check"
+
+
+def unprovided_by_base(index: PackageIndex, base: Iterable[str], requirements: Sequence[Dep]) -> List[str]:
+    """The ``requirements`` (of an extensions repo's closure) that none of the ``base`` packages in ``index`` (a
+    node's rpmdb) provides -- rich deps evaluated -- as rpm prints them."""
+    base_set = set(base)
+    pkgs = [p for p in index.packages if p.name in base_set]
+    root = Pkg(NEVRA.parse("%s-0-0.noarch" % _PROBE_ROOT), (), tuple(requirements))
+    probe_index = PackageIndex(pkgs + [root], {path: [o for o in owners if o in base_set]
+                                              for path, owners in index.file_owners().items()})
+    clos = compute_closure(probe_index, (_PROBE_ROOT,), base=base_set, installed_mode=True)
+    return [u.requirement for u in clos.unsatisfied if u.package.startswith(_PROBE_ROOT + "-")]

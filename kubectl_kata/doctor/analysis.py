@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from kubectl_kata.core.closure import installed_closure
+from kubectl_kata.core.closure import dep_from_text, installed_closure, unprovided_by_base
 from kubectl_kata.core.constants import ANN_CURRENT_CONFIG
 from kubectl_kata.core.preflight import find
 from kubectl_kata.core.statusreport import rendered_includes_extension
@@ -105,6 +105,9 @@ def analyse(col: Collected) -> Dict[str, Any]:
     cluster_findings = check_cluster(facts, scope.get("pool"), scope.get("nodes") or [])
     node_findings: Dict[str, List[Finding]] = {}
     arch_nodes: Dict[str, List[str]] = {}
+    # the repo closure's requirements the repo does not carry must come from the base OS: which of them some
+    # probed node's base packages provide, per arch (checked one node at a time; None = no node's base known)
+    base_provided: Dict[str, set] = {}
     for node in scope.get("nodes") or []:
         rec = col.probes.get(node)
         fs: List[Finding] = []
@@ -122,6 +125,12 @@ def analyse(col: Collected) -> Dict[str, Any]:
             if not exp.closure_known and nf.installed(KATA_PACKAGE):
                 names = installed_closure(nf.package_index(), base=nf.base_packages).packages.keys()
             expected = exp.for_node(nf.arch, names)
+            reqs = exp.unsatisfied.get(nf.arch or "") if exp.source != "consensus" else None
+            if reqs and nf.base_packages is not None:
+                texts = sorted({r["requirement"] for r in reqs})
+                gaps = set(unprovided_by_base(nf.package_index(), nf.base_packages,
+                                              [dep_from_text(t) for t in texts]))
+                base_provided.setdefault(nf.arch, set()).update(t for t in texts if t not in gaps)
             ctx = _node_context(facts, by_name.get(node), version)
             fs.extend(check_node(node, nf, expected, ctx))
         elif rec.ok:
@@ -145,9 +154,7 @@ def analyse(col: Collected) -> Dict[str, Any]:
                     "the sandboxed-containers extension cannot be installed on %s nodes of this release; run kata "
                     "on a supported architecture" % arch, {"arch": arch, "nodes": sorted(nodes)}))
             else:
-                cluster_findings.append(Finding(
-                    "cluster.extension-available", OK, SUBJECT, "extensions repo has %s for %s"
-                    % (exp.packages[arch].get(KATA_PACKAGE), arch), "", {"arch": arch}))
+                cluster_findings.append(_availability(exp, arch, sorted(nodes), base_provided.get(arch)))
     doc = build_report(cluster_findings=cluster_findings, node_findings=node_findings, scope=scope,
                        version=version, expected=exp.to_dict())
     if col.interrupted is not None:
@@ -156,6 +163,43 @@ def analyse(col: Collected) -> Dict[str, Any]:
                               "finished": len([n for n in nodes if n not in set(col.interrupted)]),
                               "total": len(nodes)}
     return doc
+
+
+def _availability(exp, arch: str, nodes: List[str], provided) -> Finding:
+    """cluster.extension-available for an arch whose repo has kata-containers: its closure is complete when every
+    requirement the repo does not carry is provided by the base OS of some probed node of that arch."""
+    kata = exp.packages[arch].get(KATA_PACKAGE)
+    reqs = exp.unsatisfied.get(arch) or []
+    details: Dict[str, Any] = {"arch": arch}
+    if not reqs:
+        msg = "extensions repo has %s for %s" % (kata, arch)
+        if arch in exp.unsatisfied:
+            msg += " and its closure is complete within the repo"
+        return Finding("cluster.extension-available", OK, SUBJECT, msg, "", details)
+    if provided is None:
+        details["notChecked"] = sorted({r["requirement"] for r in reqs})
+        return Finding("cluster.extension-available", OK, SUBJECT,
+                       "extensions repo has %s for %s; the %d requirement(s) its closure leaves to the base OS were "
+                       "not checked (no node's base package set known)" % (kata, arch, len(details["notChecked"])),
+                       "", details)
+    gaps: Dict[str, List[str]] = {}
+    for r in reqs:
+        if r["requirement"] not in provided:
+            gaps.setdefault(r["requirement"], []).append(r["package"].rsplit("-", 2)[0])
+    details["fromBase"] = sorted(provided)
+    if not gaps:
+        return Finding("cluster.extension-available", OK, SUBJECT,
+                       "extensions repo has %s for %s and its closure is complete with the nodes' base OS "
+                       "(%d requirement(s) from the base)" % (kata, arch, len(provided)), "", details)
+    details["unprovided"] = {k: sorted(set(v)) for k, v in sorted(gaps.items())}
+    return Finding("cluster.extension-available", WARNING, SUBJECT,
+                   "extensions repo's kata-containers closure for %s is incomplete: %s -- neither the repo nor the base "
+                   "OS of the probed %s nodes (%s) provides it" % (
+                       arch, "; ".join("%s needs %s" % (", ".join(sorted(set(v))), k) for k, v in sorted(gaps.items())),
+                       arch, ", ".join(nodes[:8])),
+                   "rpm-ostree cannot resolve the extension on these nodes as they are: check the nodes run the "
+                   "release's OS image (node.os-image) -- a pool in the middle of an OS update may still be on the "
+                   "older base -- and that the expectation names this release's extensions image", details)
 
 
 def exit_status_for(col: Collected, doc: Dict[str, Any]) -> int:

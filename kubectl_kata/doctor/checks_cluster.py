@@ -48,8 +48,9 @@ CLUSTER_CHECKS = (
      "the nodes in scope are Ready (NotReady nodes are reported, not probed)",
      "check the node (`oc describe node <node>`); doctor probes it once it is Ready"),
     ("cluster.extension-available", "error",
-     "the release's extensions repo has kata-containers for every node architecture (requirements the repo "
-     "does not carry are expected from the base OS; `node.closure-complete` checks them on each node)",
+     "the release's extensions repo has kata-containers for every node architecture, and every requirement "
+     "of its closure the repo does not carry is provided by the base OS of a probed node of that "
+     "architecture (warning otherwise; not checked when no node's base package set is known)",
      "the extension does not exist for this architecture/release: see DOMAIN 1.2; use a supported "
      "architecture"),
     ("cluster.expected-source", "info",

@@ -306,13 +306,15 @@ class _Checker:
         rendered configs when known, else every package of an extension the release accepts."""
         pkgs = set(self.ctx.allowed_packages)
         if self.ctx.rendered_extensions is not None:
-            names = set(self.ctx.rendered_extensions)
-        elif self.release_mm is not None:
-            names = set(supported_extensions(self.release_mm))
+            # an extension name the MCO does not map is passed to rpm-ostree as the package name (FCOS/OKD,
+            # DOMAIN 1.1)
+            for n in self.ctx.rendered_extensions:
+                pkgs.update(EXTENSION_PACKAGES.get(n, (n,)))
         else:
-            names = set(EXTENSION_PACKAGES)
-        for n in names:
-            pkgs.update(EXTENSION_PACKAGES.get(n, ()))
+            names = set(supported_extensions(self.release_mm)) if self.release_mm is not None \
+                else set(EXTENSION_PACKAGES)
+            for n in names:
+                pkgs.update(EXTENSION_PACKAGES.get(n, ()))
         for kt in self.ctx.kernel_types or ():
             pkgs.update(KERNEL_TYPE_INSTALLS.get(kt, ()))
         return frozenset(pkgs)

@@ -62,6 +62,9 @@ class Expectation:
     closure_known: bool = True
     packages: Dict[str, Dict[str, Optional[NEVRA]]] = field(default_factory=dict)   # arch -> name -> NEVRA
     missing: Dict[str, str] = field(default_factory=dict)   # arch -> why kata-containers has no expectation
+    # arch -> requirements of the repo's closure the repo itself does not satisfy ({package, requirement}); they
+    # must come from the base OS (analysis checks them against the probed nodes' base packages)
+    unsatisfied: Dict[str, List[Dict[str, str]]] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)
     commands: List[List[str]] = field(default_factory=list)  # redacted argv of what ran
 
@@ -85,6 +88,7 @@ class Expectation:
                            "missing": self.missing.get(a)}
                        for a, p in sorted(self.packages.items())},
             "missing": dict(sorted(self.missing.items())),
+            "unsatisfied": {a: list(u) for a, u in sorted(self.unsatisfied.items())},
             "notes": list(self.notes),
         }
 
@@ -113,6 +117,13 @@ class Expectation:
         missing = doc.get("missing") or {}
         if isinstance(missing, dict):
             out.missing = {str(k): str(v) for k, v in missing.items()}
+        unsat = doc.get("unsatisfied") or {}
+        if isinstance(unsat, dict):
+            for arch, rows in unsat.items():
+                if isinstance(rows, list):
+                    out.unsatisfied[str(arch)] = [
+                        {"package": str(r.get("package", "")), "requirement": str(r.get("requirement", ""))}
+                        for r in rows if isinstance(r, dict) and isinstance(r.get("requirement"), str)]
         notes = doc.get("notes") or []
         out.notes = [str(n) for n in notes] if isinstance(notes, list) else []
         return out
@@ -162,6 +173,7 @@ def from_repo_dir(repo_dir: str, arches: Iterable[str], source: str, detail: str
                 arch, (" (only for %s)" % ", ".join(have)) if have else ""))
             continue
         exp.packages[arch] = dict(clos.nevras())
+        exp.unsatisfied[arch] = [{"package": u.package, "requirement": u.requirement} for u in clos.unsatisfied]
     return exp
 
 
@@ -312,6 +324,7 @@ def extract_from_release(image_info: Dict[str, str], arches: Iterable[str], *, o
                 raise ExpectationError("image %s has no extensions repo at %s" % (image, repo_path))
             merged.packages.update(one.packages)
             merged.missing.update(one.missing)
+            merged.unsatisfied.update(one.unsatisfied)
             merged.closure_known = merged.closure_known and one.closure_known
         return merged
     finally:

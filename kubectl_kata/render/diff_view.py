@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Sequence
 
+from .doctor_report import escaped_document
+
 __all__ = ["render_diff_table"]
 
 _NAMES = 8
@@ -54,6 +56,7 @@ def _finding_lines(title: str, items: List[Dict[str, Any]]) -> List[str]:
 
 
 def render_diff_table(doc: Mapping[str, Any]) -> str:
+    doc = escaped_document(doc)   # text from the bundles/must-gathers: control characters printed as escapes
     out = [_side("Before:", doc["before"]), _side("After: ", doc["after"])]
     v = doc["cluster"]["version"]
     if v:

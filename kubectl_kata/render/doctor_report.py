@@ -10,7 +10,7 @@ from ..doctor.findings import ERROR, WARNING, severity_rank
 from ..doctor.report import short_names
 from .output import table
 
-__all__ = ["render_table", "escape_controls"]
+__all__ = ["render_table", "escape_controls", "escaped_document"]
 
 # C0 controls, DEL, C1 controls and the bidi overrides/isolates: text from a node or a bundle (package names,
 # rpm -V paths, script stderr) must not move the cursor, retitle or clear the reader's terminal, or reorder
@@ -28,13 +28,14 @@ def escape_controls(text: str) -> str:
     return _CONTROL.sub(_escape_char, text)
 
 
-def _cleaned(value: Any) -> Any:
+def escaped_document(value: Any) -> Any:
+    """A copy of a report document with :func:`escape_controls` applied to every string (keys included)."""
     if isinstance(value, str):
         return escape_controls(value)
-    if isinstance(value, list):
-        return [_cleaned(v) for v in value]
+    if isinstance(value, (list, tuple)):
+        return [escaped_document(v) for v in value]
     if isinstance(value, Mapping):
-        return {k: _cleaned(v) for k, v in value.items()}
+        return {escaped_document(k): escaped_document(v) for k, v in value.items()}
     return value
 
 
@@ -101,7 +102,7 @@ def _partial_line(doc: Mapping[str, Any]) -> str:
 def render_table(doc: Mapping[str, Any], wide: bool = False) -> str:
     """The report as doctor prints it by default (``-o wide``: every problem with its hint, one row per node).
     Every string of the document is printed with its control characters escaped."""
-    doc = _cleaned(doc)
+    doc = escaped_document(doc)
     out = []
     scope = doc["scope"]
     source = doc.get("source") or {}
