@@ -149,10 +149,10 @@ class FakeCluster:
         self.api.reset_requests()
 
     def fail_next(self, method: str, path_regex: str, code: int, times: int | None = 1, message: str | None = None,
-                  headers: dict | None = None, reason: str | None = None):
+                  headers: dict | None = None, reason: str | None = None, query: dict | None = None):
         """Next ``times`` matching requests (None: all, until clear_faults) answer ``code`` with a Status body
-        and ``headers`` (e.g. ``{"Retry-After": "1"}``)."""
-        self.api.fail_next(method, path_regex, code, times, message, headers=headers, reason=reason)
+        and ``headers`` (e.g. ``{"Retry-After": "1"}``); ``query`` narrows the match (``{"watch": "true"}``)."""
+        self.api.fail_next(method, path_regex, code, times, message, headers=headers, reason=reason, query=query)
 
     def drop_next(self, method: str, path_regex: str, times: int | None = 1, after: bool = False):
         """Close the connection without an answer; ``after=True`` carries the request out first."""

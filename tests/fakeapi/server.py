@@ -600,7 +600,8 @@ class _Fault:
     request, then close the connection without answering: the client cannot know the outcome)."""
 
     def __init__(self, method, path_regex, code=None, times=None, seconds=None, action="status", headers=None,
-                 reason=None, message=None):
+                 reason=None, message=None, query=None):
+        self.query = dict(query or {})  # also match these query parameters (e.g. {"watch": "true"})
         self.method = method.upper() if method else None
         self.regex = re.compile(path_regex)
         self.code = code
@@ -611,7 +612,9 @@ class _Fault:
         self.reason = reason
         self.message = message
 
-    def matches(self, method, path):
+    def matches(self, method, path, query=None):
+        if self.query and any((query or {}).get(k) != v for k, v in self.query.items()):
+            return False
         return (self.method in (None, "*", method)) and self.regex.search(path) is not None
 
 
@@ -710,12 +713,12 @@ class APIServer:
             self._requests.append(entry)
 
     def fail_next(self, method: str, path_regex: str, code: int, times: int = 1, message: str | None = None,
-                  headers: dict | None = None, reason: str | None = None):
+                  headers: dict | None = None, reason: str | None = None, query: dict | None = None):
         """The next ``times`` matching requests get HTTP ``code`` with a Status body (and ``headers``, e.g.
         ``{"Retry-After": "1"}``). ``times=None``: every matching request until clear_faults()."""
         with self._lock:
             self._faults.append(_Fault(method, path_regex, code=code, times=times, headers=headers, reason=reason,
-                                       message=message))
+                                       message=message, query=query))
 
     def drop_next(self, method: str, path_regex: str, times: int = 1, after: bool = False):
         """Close the connection of the next ``times`` matching requests without an answer; with ``after`` the
@@ -741,10 +744,10 @@ class APIServer:
             self._delays.clear()
             self._forbidden.clear()
 
-    def _take_fault(self, method, path):
+    def _take_fault(self, method, path, query=None):
         with self._lock:
             for f in self._faults:
-                if f.matches(method, path):
+                if f.matches(method, path, query):
                     if f.times is not None:
                         f.times -= 1
                         if f.times <= 0:
@@ -922,6 +925,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             secs = api._take_delay(method, path)
             if secs:
+                self._entry["delayed"] = secs
                 time.sleep(secs)
             auth = self.headers.get("Authorization") or ""
             scheme, _, credential = auth.partition(" ")
@@ -930,7 +934,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if not (scheme.lower() == "bearer" and credential.strip() == api.token) and not (not auth and path in ("/version", "/healthz", "/readyz",
                                                                             "/livez")):
                 raise APIError(401, "Unauthorized")
-            fault = api._take_fault(method, path)
+            fault = api._take_fault(method, path, query)
             if fault is not None and fault.action == "status":
                 self._entry["fault"] = fault.code
                 self._fault_headers = fault.headers
