@@ -35,7 +35,8 @@ if os.path.exists(os.path.join(ROOT, "kubectl_kata", "commands", "upgrade.py")):
     VERBS.append("upgrade")
 
 ARGS = {"enable": ["enable", "--timeout", "60s"], "disable": ["disable", "--timeout", "60s"],
-        "status": ["status"], "doctor": ["doctor", "--node-timeout", "2s"], "upgrade": ["upgrade", "--timeout", "60s"]}
+        "status": ["status"], "doctor": ["doctor", "--node-timeout", "2s"], 
+        "upgrade": ["upgrade", "--yes", "--timeout", "60s"]}
 # the verbs' state before the run: enable starts on a clean cluster, the others on an enabled one
 START_ENABLED = {"enable": False, "disable": True, "status": True, "doctor": True, "upgrade": True}
 
@@ -105,7 +106,7 @@ def _rewrite(ctx, cfg):
 
 FORBID = {"enable": ("create", "machineconfigs"), "disable": ("delete", "runtimeclasses"),
           "status": ("list", "machineconfigpools"), "doctor": ("create", "namespaces"),
-          "upgrade": ("patch", "machineconfigs")}
+          "upgrade": ("patch", "runtimeclasses")}
 
 
 def forbidden(fc, verb, ctx):
@@ -121,7 +122,7 @@ def crd_missing(fc, verb, ctx):
 
 
 WRITE = {"enable": ("POST", MCO + "/machineconfigs$"), "disable": ("DELETE", "/runtimeclasses/" + RUNTIMECLASS_NAME),
-         "doctor": ("POST", r"^/api/v1/namespaces$"), "upgrade": ("PATCH", MCO + "/machineconfigs/" + MC_NAME)}
+         "doctor": ("POST", r"^/api/v1/namespaces$"), "upgrade": ("PATCH", "/runtimeclasses/" + RUNTIMECLASS_NAME)}
 
 
 def conflict(fc, verb, ctx):
@@ -232,7 +233,8 @@ def _all(cell: Cell) -> Dict[str, Cell]:
 
 def _ok(enable_state=ENABLED, disable_state=DISABLED) -> Dict[str, Cell]:
     return {"enable": Cell(0, "", enable_state), "disable": Cell(0, "", disable_state),
-            "status": Cell(0, "", UNCHANGED), "doctor": Cell(0, "", UNCHANGED), "upgrade": Cell(0, "", UNCHANGED)}
+            "status": Cell(0, "", UNCHANGED), "doctor": Cell(0, "", UNCHANGED),
+            "upgrade": Cell(0, "", ENABLED)}  # upgrade re-rendered RuntimeClass kata: changed, still enabled
 
 
 GAVE_UP = "(gave up after 5 attempts)"
@@ -248,7 +250,8 @@ FAULTS: List[Fault] = [
                            'cannot delete resource "runtimeclasses"', UNCHANGED),
         "status": Cell(3, 'cannot list resource "machineconfigpools"', UNCHANGED),
         "doctor": Cell(3, "error: cannot create the debug namespace kata-doctor-", UNCHANGED),
-        "upgrade": Cell(3, "error: forbidden:", UNCHANGED)}),
+        "upgrade": Cell(3, 'error: forbidden: runtimeclasses.node.k8s.io "kata" is forbidden: User "kube:admin" '
+                           'cannot patch resource "runtimeclasses"', UNCHANGED)}),
     Fault("404 of a CRD (MCO API gone)", crd_missing, {
         "enable": Cell(4, "error: the MachineConfig API (machineconfiguration.openshift.io) is not served", UNCHANGED),
         "disable": Cell(4, "error: the MachineConfig API (machineconfiguration.openshift.io) is not served",
@@ -257,20 +260,23 @@ FAULTS: List[Fault] = [
         "doctor": Cell(3, "error: this cluster does not serve the machineconfiguration.openshift.io API", UNCHANGED),
         "upgrade": Cell(4, "is not served", UNCHANGED)}),
     Fault("409 on the first write", conflict, {
-        "enable": Cell(3, "error: conflict: object with this name already exists", UNCHANGED),
-        "disable": Cell(3, "error: conflict: Operation cannot be fulfilled", UNCHANGED),
+        # enable: 409 AlreadyExists -> read it -> not there (deleted meanwhile) -> create once more
+        "enable": Cell(0, "", ENABLED),
+        # disable: 409 Conflict on the RuntimeClass delete -> read it again -> still ours -> delete it once more
+        "disable": Cell(0, "", DISABLED),
         "status": None,
         "doctor": Cell(3, "error: cannot create the debug namespace kata-doctor-", UNCHANGED),
-        "upgrade": Cell(3, "error: conflict:", UNCHANGED)}),
+        "upgrade": Cell(3, "error: conflict: Operation cannot be fulfilled", UNCHANGED)}),
     Fault("410 on a watch", watch_gone, {"enable": Cell(0, "", ENABLED), "disable": Cell(0, "", DISABLED),
-                                         "status": None, "doctor": None, "upgrade": Cell(0, "", UNCHANGED)}),
+                                         "status": None, "doctor": None, "upgrade": None}),
     Fault("422 on the first write", invalid, {
         "enable": Cell(3, "error: the server rejected machineconfigs.machineconfiguration.openshift.io "
                           "50-enable-sandboxed-containers-extension: object is invalid", UNCHANGED),
         "disable": Cell(3, "error: the server rejected runtimeclasses.node.k8s.io kata: object is invalid", UNCHANGED),
         "status": None,
         "doctor": Cell(3, "error: cannot create the debug namespace kata-doctor-", UNCHANGED),
-        "upgrade": Cell(3, "error: the server rejected", UNCHANGED)}),
+        "upgrade": Cell(3, "error: the server rejected runtimeclasses.node.k8s.io kata: object is invalid",
+                        UNCHANGED)}),
     Fault("429 with Retry-After: 1", too_many, _ok()),
     Fault("500 once", transient(500), _ok()),
     Fault("500 on every try", persistent(500), _all(Cell(
@@ -286,7 +292,7 @@ FAULTS: List[Fault] = [
         "disable": Cell(3, "error: server error 503 on delete runtimeclasses.node.k8s.io kata", UNCHANGED),
         "status": None,
         "doctor": Cell(3, "error: cannot create the debug namespace kata-doctor-", UNCHANGED),
-        "upgrade": Cell(3, "error: server error 503 on patch", UNCHANGED)}),
+        "upgrade": Cell(3, "error: server error 503 on patch runtimeclasses.node.k8s.io kata", UNCHANGED)}),
     Fault("response slower than --request-timeout", slow, _all(Cell(
         3, "timed out after 1s (GET machineconfigpools.machineconfiguration.openshift.io)", UNCHANGED))),
     # node probes (doctor) and what a broken node does to the others
@@ -362,6 +368,10 @@ def run_cell(fault: Fault, verb: str, tmp, fake_oc):
             res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc)
             assert res.exit_code == 0, res.stderr
             fc.mco.wait_idle()
+        if verb == "upgrade":  # something to upgrade: RuntimeClass kata edited by hand (upgrade re-renders it)
+            rc = fc.store.get("RuntimeClass", RUNTIMECLASS_NAME)
+            rc["scheduling"]["nodeSelector"] = {"edited-by": "hand"}
+            fc.store.update(rc)
         images = images_for(fc)
         fake_oc.configure(images=images)
         ctx = {"kubeconfig": kc, "tmp": tmp, "env": env, "fake_oc": fake_oc, "images": images}

@@ -15,7 +15,7 @@ from typing import Callable, List, Optional
 from ..core import objects
 from ..core.constants import MC_NAME, RUNTIMECLASS_NAME, STANDARD_POOLS, WORKER_POOL, node_role_label
 from ..core.rollout import RolloutState
-from ..errors import PreflightRefused
+from ..errors import PreflightRefused, RolloutFailed
 
 SHOWN_PODS = 20  # kata pods named when they block disable
 
@@ -55,6 +55,8 @@ def disable(cluster, req: DisableRequest, reporter,
     from .follow import follow_pool, pool_nodes
     from .preflight import refuse_on_errors
 
+    if hasattr(cluster, "limit_to"):
+        cluster.limit_to(req.timeout)  # retries of transient API errors never wait past --timeout
     facts = gather(cluster)
     mc = next((m for m in facts["mcs"] if m["metadata"]["name"] == MC_NAME), None)
     pools = {p["metadata"]["name"]: p for p in facts["pools"]}
@@ -87,13 +89,18 @@ def disable(cluster, req: DisableRequest, reporter,
     outcome = DisableOutcome(pool=pool, stopped="dry-run" if dry else "done")
 
     def delete(kind, obj):
-        if req.dry_run == "client" or cluster.delete(kind, obj["metadata"]["name"], dry_run=server_dry,
-                                                     uid=obj["metadata"].get("uid")):
+        if req.dry_run == "client" or _delete_ours(cluster, kind, obj, server_dry, reporter):
             outcome.deleted.append(obj)
             reporter.changed(_named(kind, obj), "deleted", detail)
 
     def follow(pool_name):
-        outcome.rollout = follow_pool(cluster, pool_name, MC_NAME, False, req.timeout, reporter, monotonic)
+        try:
+            outcome.rollout = follow_pool(cluster, pool_name, MC_NAME, False, req.timeout,
+                                          _WatchForReturn(reporter, cluster, monotonic), monotonic)
+        except _MachineConfigBack as back:
+            raise RolloutFailed(f"machineconfig {MC_NAME} was created again while disable followed the rollout of "
+                                f"pool {pool_name} (by {back.owner}); sandboxed containers stay enabled",
+                                hint="run `kubectl kata disable` again once that run has finished") from None
 
     if rc is not None and objects.is_ours(rc):
         delete("RuntimeClass", rc)
@@ -132,7 +139,84 @@ def disable(cluster, req: DisableRequest, reporter,
             follow(pool)
         elif pool and req.no_wait and not dry:
             outcome.stopped = "not-waiting"
+    if not dry and not req.no_wait:
+        _remove_late_runtimeclass(cluster, reporter, outcome)
     return outcome
+
+
+def _delete_ours(cluster, kind: str, obj: dict, server_dry: bool, reporter) -> bool:
+    """Delete `obj` if it is still the object we inspected (uid precondition). On 409 Conflict (it was replaced
+    meanwhile, e.g. by a concurrent `enable`) read it again and delete it once more if it is still ours."""
+    from ..errors import Conflict
+
+    name = obj["metadata"]["name"]
+    try:
+        return cluster.delete(kind, name, dry_run=server_dry, uid=obj["metadata"].get("uid"))
+    except Conflict:
+        live = cluster.get(kind, name)
+        if live is None:
+            return False
+        if not objects.is_ours(live):
+            raise PreflightRefused(f"{kind.lower()} {name} was replaced meanwhile by an object kubectl-kata did not "
+                                   "create; left in place") from None
+        if live["metadata"].get("uid") == obj["metadata"].get("uid"):
+            reporter.step(f"{kind.lower()} {name} changed meanwhile (409 Conflict); read it again, still ours: "
+                          "deleting it.")
+        else:
+            reporter.step(f"{kind.lower()} {name} was replaced meanwhile by another kubectl-kata run; deleting "
+                          "the new one.")
+        return cluster.delete(kind, name, dry_run=server_dry, uid=live["metadata"].get("uid"))
+
+
+def _remove_late_runtimeclass(cluster, reporter, outcome) -> None:
+    """A concurrent `enable` may create RuntimeClass kata after we looked (its rollout ended before our
+    MachineConfig delete). With our MachineConfig gone, such a RuntimeClass would send pods to nodes without
+    kata: delete it if it is ours, so the cluster ends in one consistent state."""
+    if cluster.get("MachineConfig", MC_NAME) is not None:
+        return
+    rc = cluster.get("RuntimeClass", RUNTIMECLASS_NAME)
+    if rc is None or not objects.is_ours(rc):
+        return
+    reporter.step(f"runtimeclass {RUNTIMECLASS_NAME} was created meanwhile by another kubectl-kata run "
+                  f"(machineconfig {MC_NAME} is gone); deleting it.")
+    if cluster.delete("RuntimeClass", RUNTIMECLASS_NAME, uid=rc["metadata"].get("uid")):
+        outcome.deleted.append(_named("RuntimeClass", rc))
+        reporter.changed(_named("RuntimeClass", rc), "deleted")
+
+
+class _MachineConfigBack(Exception):
+    def __init__(self, owner: str) -> None:
+        super().__init__(owner)
+        self.owner = owner
+
+
+class _WatchForReturn:
+    """Reporter wrapper used while disable follows its rollout: when the pool's target includes our
+    MachineConfig again (phase `rendering` after a rendered one), or stays `rendering` for long, read it once
+    -- a concurrent `enable` may have created it again, and then the removal will never roll out."""
+
+    RECHECK_S = 10.0
+
+    def __init__(self, inner, cluster, monotonic):
+        self._inner, self._cluster, self._monotonic = inner, cluster, monotonic
+        self._last_phase = None
+        self._checked = monotonic()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def rollout(self, state) -> None:
+        self._inner.rollout(state)
+        phase = getattr(state, "phase", None)
+        now = self._monotonic()
+        if phase == "rendering" and (self._last_phase not in (None, "rendering")
+                                     or now - self._checked >= self.RECHECK_S):
+            self._checked = now
+            mc = self._cluster.get("MachineConfig", MC_NAME)
+            if mc is not None:
+                raise _MachineConfigBack("another kubectl-kata run" if objects.is_ours(mc)
+                                         else objects.operator_owner(mc) or "someone else")
+        self._last_phase = phase
 
 
 def _named(kind: str, obj: dict) -> dict:

@@ -13,7 +13,7 @@ from typing import Callable, List, Optional
 from ..core import objects
 from ..core.constants import MC_NAME, RUNTIMECLASS_NAME, WORKER_POOL, node_role_label, pool_node_selector
 from ..core.rollout import RolloutState
-from ..errors import PreflightRefused, UsageProblem
+from ..errors import PreflightRefused, RolloutFailed, UsageProblem
 
 
 @dataclass
@@ -103,6 +103,8 @@ def enable(cluster, req: EnableRequest, reporter, monotonic: Callable[[], float]
 
     from .install_facts import add_install_facts
 
+    if hasattr(cluster, "limit_to"):
+        cluster.limit_to(req.timeout)  # retries of transient API errors never wait past --timeout
     facts = gather(cluster, with_pods=False)  # preflight needs no pods: skip a cluster-wide list
     add_install_facts(cluster, facts)          # the install kind: legacy installs are refused (issue 11)
     mcs = {mc["metadata"]["name"]: mc for mc in facts["mcs"]}
@@ -134,10 +136,19 @@ def enable(cluster, req: EnableRequest, reporter, monotonic: Callable[[], float]
     created = outcome.created
     pools = {p["metadata"]["name"]: p for p in facts["pools"]}
     if req.create_pool and req.create_pool not in pools:
-        created.append(cluster.create(objects.custom_pool(req.create_pool), dry_run=server_dry))
+        pool_obj, made = cluster.create_or_get(objects.custom_pool(req.create_pool), dry_run=server_dry)
+        if made:
+            created.append(pool_obj)
+            reporter.changed(created[-1], "created", detail)
+        else:
+            _accept_concurrent(pool_obj, req, reporter)
+    mc_obj, made = cluster.create_or_get(objects.machine_config(req.pool), dry_run=server_dry)
+    if made:
+        created.append(mc_obj)
         reporter.changed(created[-1], "created", detail)
-    created.append(cluster.create(objects.machine_config(req.pool), dry_run=server_dry))
-    reporter.changed(created[-1], "created", detail)
+    else:  # another run created it between our look and our create (409 AlreadyExists)
+        _accept_concurrent(mc_obj, req, reporter)
+        outcome.already_enabled = True
     if req.create_pool:
         outcome.labelled = _label_nodes(reporter, cluster, facts, req, dry_run=server_dry, names=nodes_to_label)
     if server_dry:
@@ -146,6 +157,61 @@ def enable(cluster, req: EnableRequest, reporter, monotonic: Callable[[], float]
         reporter.changed(rc, "created", "server dry run; really created only after the rollout")
         return outcome
     return _finish(cluster, req, facts, outcome, reporter, monotonic)
+
+
+def _accept_concurrent(found: dict, req: EnableRequest, reporter) -> None:
+    """Our create met an object of the same name created meanwhile. Go on as an idempotent re-run would when
+    it is what we would have created (ours, same pool); refuse otherwise -- never overwrite it."""
+    kind, name = found.get("kind") or "object", (found.get("metadata") or {}).get("name")
+    if not objects.is_ours(found):
+        owner = objects.operator_owner(found) or "someone else"
+        raise PreflightRefused(f"{kind.lower()} {name} was created meanwhile by {owner} (not by kubectl-kata); "
+                               "left as it is", hint="see who manages sandboxed containers on this cluster "
+                                                     f"(`{req.prog} status`) before enabling")
+    if kind == "MachineConfig":
+        role = objects.mc_role(found)
+        if role != req.pool:
+            raise PreflightRefused(f"machineconfig {name} was created meanwhile by another kubectl-kata run, for "
+                                   f"pool {role}", hint=f"run `{req.prog} disable` first to move to pool {req.pool}")
+    reporter.step(f"{kind.lower()} {name} was created meanwhile by another kubectl-kata run; using it "
+                  f"(resourceVersion {(found.get('metadata') or {}).get('resourceVersion')}).")
+
+
+class _WatchForRemoval:
+    """Reporter wrapper used while enable follows its rollout: when the pool's target stops including our
+    MachineConfig (phase `rendering` after a rendered one), or stays `rendering` for long, read the
+    MachineConfig once -- a concurrent `disable` may have deleted it, and then no rollout will ever come."""
+
+    RECHECK_S = 10.0
+
+    def __init__(self, inner, cluster, monotonic):
+        self._inner, self._cluster, self._monotonic = inner, cluster, monotonic
+        self._last_phase = None
+        self._checked = monotonic()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def rollout(self, state) -> None:
+        self._inner.rollout(state)
+        phase = getattr(state, "phase", None)
+        now = self._monotonic()
+        if phase == "rendering" and (self._last_phase not in (None, "rendering")
+                                     or now - self._checked >= self.RECHECK_S):
+            self._checked = now
+            if self._cluster.get("MachineConfig", MC_NAME) is None:
+                raise _MachineConfigGone()
+        self._last_phase = phase
+
+
+class _MachineConfigGone(Exception):
+    pass
+
+
+def _gone_error(req: EnableRequest) -> RolloutFailed:
+    return RolloutFailed(f"machineconfig {MC_NAME} was deleted while enable followed the rollout of pool "
+                         f"{req.pool} (a concurrent `{req.prog} disable`?); sandboxed containers are not enabled",
+                         hint=f"run `{req.prog} enable` again to enable them, or leave them disabled")
 
 
 def _runtimeclass(facts) -> Optional[dict]:
@@ -184,8 +250,20 @@ def _finish(cluster, req, facts, outcome: EnableOutcome, reporter, monotonic) ->
     if req.no_wait:
         outcome.stopped = "not-waiting"
         return outcome
-    outcome.rollout = follow_pool(cluster, req.pool, MC_NAME, True, req.timeout, reporter, monotonic)
+    try:
+        outcome.rollout = follow_pool(cluster, req.pool, MC_NAME, True, req.timeout,
+                                      _WatchForRemoval(reporter, cluster, monotonic), monotonic)
+    except _MachineConfigGone:
+        raise _gone_error(req) from None
     outcome.runtime_class = _ensure_runtimeclass(reporter, cluster, req)
+    # A `disable` may have deleted our MachineConfig after the rollout finished and before the RuntimeClass
+    # existed (it saw no RuntimeClass to delete): do not leave a RuntimeClass for nodes without kata.
+    if cluster.get("MachineConfig", MC_NAME) is None:
+        rc = outcome.runtime_class or {}
+        if objects.is_ours(rc):
+            cluster.delete("RuntimeClass", RUNTIMECLASS_NAME, uid=(rc.get("metadata") or {}).get("uid"))
+            reporter.changed(rc, "deleted", f"machineconfig {MC_NAME} is gone")
+        raise _gone_error(req)
     outcome.stopped = "done"
     return outcome
 
@@ -194,9 +272,12 @@ def _ensure_runtimeclass(reporter, cluster, req) -> Optional[dict]:
     wanted = objects.runtime_class(pool_node_selector(req.pool))
     current = cluster.get("RuntimeClass", RUNTIMECLASS_NAME)
     if current is None:
-        created = cluster.create(wanted)
-        reporter.changed(wanted, "created")
-        return created
+        current, made = cluster.create_or_get(wanted)
+        if made:
+            reporter.changed(wanted, "created")
+            return current
+        reporter.step(f"runtimeclass {RUNTIMECLASS_NAME} was created meanwhile"
+                      f"{' by another kubectl-kata run' if objects.is_ours(current) else ''}; checking it.")
     if objects.is_ours(current):
         sel = ((current.get("scheduling") or {}).get("nodeSelector")) or {}
         if sel != wanted["scheduling"]["nodeSelector"]:
