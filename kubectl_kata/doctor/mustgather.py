@@ -33,7 +33,6 @@ lists; ``available`` names what the must-gather holds, so every check the data d
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -42,9 +41,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 from kubectl_kata.core.constants import ANN_CURRENT_CONFIG, ANN_DESIRED_CONFIG
-from kubectl_kata.core.nodefacts import NodeFacts, RawResult
+from kubectl_kata.core.nodefacts import NodeFacts
 from kubectl_kata.core.errors import ParseError
-from kubectl_kata.core.rpm import NEVRA, compare_evr
+from kubectl_kata.core.rpm import NEVRA
 from kubectl_kata.errors import BundleError
 
 __all__ = ["MustGather", "MustGatherNode", "read_mustgather", "looks_like_mustgather", "parse_version_file",
@@ -802,10 +801,10 @@ def analyse_mustgather(mg: MustGather, expected_file: Optional[str] = None,
     from kubectl_kata.doctor.findings import ERROR, INFO, OK, NODE_CHECK_IDS, Finding
     from kubectl_kata.doctor.report import build_report
 
+    from kubectl_kata.doctor.analysis import _node_context as node_context
+
     facts = mg.facts
     scope = mustgather_scope(mg)
-    pool_obj = next((p for p in facts.get("pools") or [] if _oname(p) == scope["pool"]), None)
-    target = (((pool_obj or {}).get("spec") or {}).get("configuration") or {}).get("name")
     names = scope["nodes"]
     version = facts.get("version")
     by_name = {_oname(n): n for n in facts.get("nodes") or []}
@@ -862,11 +861,11 @@ def analyse_mustgather(mg: MustGather, expected_file: Optional[str] = None,
             else None
         fs.append(_node_extension(node, nf, mgn, requested, current))
         expected = exp.for_node(nf.arch, ())
-        ctx = {"release": version, "extension_requested": requested}
-        pending = _rollout_pending(ann, target, "pools" in mg.available)
-        if pending is not None:
-            ctx["rollout_pending"] = pending
-            ctx["rollout"] = "node on %s, pool target %s" % (current, target or ann.get(ANN_DESIRED_CONFIG))
+        # what the cluster objects say the node should have, exactly as a live run computes it (missing objects
+        # leave the fields unknown)
+        ctx = node_context(facts, by_name.get(node), version)
+        if ctx.rollout_pending is None:
+            ctx.rollout_pending = _rollout_pending(ann)
         for f in check_node(node, nf, expected, ctx):
             if f.check_id in NODE_CHECKS_FROM_VERSION:
                 fs.append(_offline_cause(f))
@@ -884,16 +883,10 @@ def analyse_mustgather(mg: MustGather, expected_file: Optional[str] = None,
     return doc
 
 
-def _rollout_pending(ann: Mapping[str, Any], target: Optional[str], pools: bool) -> Optional[bool]:
-    """Whether the node is still to be updated: its currentConfig is not the pool's target (or its own
-    desiredConfig); None when the must-gather cannot tell."""
-    current = ann.get(ANN_CURRENT_CONFIG)
-    if not current:
-        return None
-    if pools and target:
-        return current != target
-    desired = ann.get(ANN_DESIRED_CONFIG)
-    return (current != desired) if desired else None
+def _rollout_pending(ann: Mapping[str, Any]) -> Optional[bool]:
+    """Without the pools: the node's currentConfig is not its desiredConfig (the MCO is updating it)."""
+    current, desired = ann.get(ANN_CURRENT_CONFIG), ann.get(ANN_DESIRED_CONFIG)
+    return (current != desired) if (current and desired) else None
 
 
 def _offline_cause(f):
