@@ -308,3 +308,39 @@ def test_first_signal_interrupts_repeats_let_cleanup_finish_second_ctrl_c_forces
     restore = interrupts.install()                  # a new run starts uninterrupted
     restore()
     assert interrupts.received() is None and interrupts.exit_status(130) == 130
+
+
+# --------------------------------------------------------------------------- upgrade (legacy migration)
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=sig_id)
+@pytest.mark.parametrize("phase", ["preflight", "change", "rollout-wait"])
+def test_upgrade_interrupted(make_fake_cluster, tmp_path, phase, sig):
+    from tests.test_e2e_upgrade import _assert_migrated
+
+    fc = make_fake_cluster(ocp_version="4.10.3", masters=1, workers=2, legacy="4.6")
+    kc = fc.write_kubeconfig(tmp_path / "kc")
+    if phase == "preflight":
+        fc.api.delay("GET", r"/machineconfigpools$", 3.0, times=1)
+    elif phase == "change":
+        fc.api.delay("DELETE", r"/namespaces/kata-operator$", 1.5, times=1)
+    else:
+        fc.mco.step_delay = 0.5
+    proc = spawn(["upgrade", "--yes", "--timeout", "60s"], kc)
+    if phase == "preflight":
+        wait_for(seen(fc, "GET", "/machineconfigpools"), "the plan's pool list", proc=proc)
+    elif phase == "change":
+        wait_for(seen(fc, "DELETE", "/namespaces/kata-operator"), "the legacy namespace delete", proc=proc)
+    else:
+        wait_for(lambda: fc.store.get("MachineConfig", MC_NAME) is not None, "the MachineConfig", proc=proc)
+        time.sleep(0.3)
+    time.sleep(0.1)
+    out, err = interrupt(proc, sig)
+    if phase == "preflight":
+        assert fc.store.get("Namespace", "kata-operator") is not None     # nothing changed yet
+    else:
+        assert "Run `kubectl kata upgrade` again to finish the job" in err, err
+    time.sleep(1.6)
+    assert fc.store.get("RuntimeClass", RUNTIMECLASS_NAME) is None       # created only after the rollout
+    res = run_cli(["upgrade", "--yes", "--timeout", "60s"], kubeconfig=str(kc))
+    assert res.exit_code == 0, res.stderr
+    _assert_migrated(fc, "kata-operator")
