@@ -13,6 +13,7 @@ worker-1 fixed and worker-2 waiting for a reboot (staged deployment). Exit statu
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,8 +75,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=300)
     args = ap.parse_args()
-    n = args.nodes
     tmp = tempfile.mkdtemp(prefix="kata-offline-bench-")
+    try:
+        return _bench(args.nodes, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bench(n, tmp) -> int:
     t0 = time.monotonic()
     store = mustgather_sim.seeded_store(workers=n, operator=True)
     workers = ["worker-%d" % i for i in range(n)]

@@ -150,18 +150,41 @@ def test_help_and_completion_offer_diff(capsys):
     assert complete(["doctor", "diff", ""], environ={}) == ([], 0)
 
 
-@pytest.mark.parametrize("command", [
+README_COMMANDS = [
     "kubectl kata doctor --from examples/must-gather-drifted-node/must-gather.local.8013482101",
     "kubectl kata doctor diff examples/bundle-drifted-node examples/bundle-after-update",
-])
+]
+
+
+def _readme_blocks(text, command):
+    head, rest = text.split("$ " + command + "\n", 1)
+    shown, tail = rest.split("\n```", 1)
+    return head, shown, tail
+
+
+@pytest.mark.parametrize("command", README_COMMANDS)
 def test_readme_shows_the_real_output(command, monkeypatch):
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as fh:
-        text = fh.read()
-    shown = text.split("$ " + command + "\n", 1)[1].split("\n```", 1)[0]
+        _, shown, _ = _readme_blocks(fh.read(), command)
     monkeypatch.chdir(ROOT)
     res = run_cli(command.split()[2:], environ=NO_CLUSTER)
     assert res.exit_code == ExitStatus.PROBLEMS_FOUND
-    assert res.stdout.rstrip("\n") == shown
+    assert res.stdout.rstrip("\n") == shown, \
+        "README shows stale output of `%s`: run `python3 -m tests.test_doctor_offline_cli`" % command
+
+
+def _refresh_readme():
+    """`python3 -m tests.test_doctor_offline_cli`: rewrite the README's output blocks of README_COMMANDS."""
+    os.chdir(ROOT)
+    with open("README.md", encoding="utf-8") as fh:
+        text = fh.read()
+    for command in README_COMMANDS:
+        head, _, tail = _readme_blocks(text, command)
+        out = run_cli(command.split()[2:], environ=NO_CLUSTER).stdout.rstrip("\n")
+        text = head + "$ " + command + "\n" + out + "\n```" + tail
+    with open("README.md", "w", encoding="utf-8") as fh:
+        fh.write(text)
+
 
 
 def test_offline_doctor_on_python39(krew_installed, tmp_path):
@@ -208,3 +231,7 @@ def test_diff_with_one_expected_set_and_wide_must_gather_report(tmp_path):
 
     assert re.search(r"^worker-1\s+problems\s+error\s+node\.package-version$", wide.stdout, re.M)
     assert re.search(r"^worker-0\s+ok\s+info\s+-$", wide.stdout, re.M)     # not collected is info, never ok
+
+
+if __name__ == "__main__":
+    _refresh_readme()
