@@ -30,11 +30,13 @@ class DoctorGroup(click.Group):
 @click.option("--node", "nodes", multiple=True, metavar="NAME", help="Diagnose this node (repeatable).")
 @click.option("--selector", "-l", default=None, metavar="SELECTOR", help="Diagnose the nodes matching this "
               "label selector (e.g. 'node-role.kubernetes.io/kata-oc=').")
-@click.option("--via", type=click.Choice(["oc", "kubectl"]), default=None,
-              help="How to reach nodes: `oc debug node/N` (default when oc is on PATH) or `kubectl debug node/N`.")
+@click.option("--via", type=click.Choice(["auto", "daemonset", "oc", "kubectl"]), default="auto", show_default=True,
+              help="How to reach nodes: one DaemonSet pod per node (daemonset), `oc debug node/N` (oc) or "
+                   "`kubectl debug node/N` (kubectl); auto takes the DaemonSet for more than 20 nodes when the "
+                   "user may create DaemonSets and use the privileged SCC, else oc (kubectl without oc).")
 @click.option("--image", default=None, metavar="IMAGE",
-              help="Debug pod image (air-gapped/mirrored clusters). Default: oc's default; with kubectl the "
-                   "support-tools image of the release.")
+              help="Debug pod image (air-gapped/mirrored clusters). Default: oc's default; with kubectl and the "
+                   "DaemonSet the support-tools image of the release.")
 @click.option("--parallel", default=10, show_default=True, type=int, metavar="N",
               help="Nodes probed at the same time.")
 @click.option("--node-timeout", default="5m", show_default=True, callback=_positive_duration, metavar="DURATION",

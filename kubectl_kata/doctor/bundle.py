@@ -97,7 +97,7 @@ def _run_members(col: Collected, doc) -> Dict[str, bytes]:
             "apiVersion": "kata.kubectl.io/v1", "kind": "DoctorBundle", "layoutVersion": LAYOUT_VERSION,
             "pluginVersion": __version__,
             "createdAt": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "via": col.via, "scope": col.scope, "commands": col.commands, "nodes": nodes_manifest,
+            "via": col.via, "viaReason": getattr(col, "via_reason", None), "scope": col.scope, "commands": col.commands, "nodes": nodes_manifest,
         }),
     }
 
@@ -441,5 +441,6 @@ def read_bundle(path: str) -> Collected:
     commands = manifest.get("commands") if isinstance(manifest.get("commands"), list) else []
     return Collected(facts=facts, scope={"pool": scope.get("pool"), "nodes": list(scope["nodes"]),
                                          "selector": scope.get("selector")},
-                     probes=probes, expectation=expectation, via=manifest.get("via"), commands=commands)
+                     probes=probes, expectation=expectation, via=manifest.get("via"), commands=commands,
+                     via_reason=manifest.get("viaReason") if isinstance(manifest.get("viaReason"), str) else None)
 

@@ -29,8 +29,7 @@ import re
 import signal
 import threading
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import interrupts
 from ..core.selectors import matches
@@ -197,26 +196,28 @@ class _PodView:
                                               or "")
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While inside: SIGTERM raises KeyboardInterrupt in the main thread, so ``finally`` cleanup runs (default
-    SIGTERM would end the process on the spot and leave the DaemonSet and namespace behind)."""
+def sigterm_as_interrupt() -> Callable[[], None]:
+    """From now on SIGTERM takes Ctrl-C's path (:func:`kubectl_kata.interrupts.handle`: the first one raises
+    KeyboardInterrupt in the main thread, later ones are ignored while the cleanup runs), so ``finally`` blocks
+    delete the DaemonSet and the namespace: the default action would end the process on the spot and leave them
+    behind. The CLI already routes SIGTERM there; this covers other callers. Returns the function that restores
+    the previous handler (a no-op when nothing was changed)."""
     if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
+        return lambda: None
     if signal.getsignal(signal.SIGTERM) is interrupts.handle:   # the CLI's one interruption path is in place
-        yield
-        return
+        return lambda: None
     try:
         old = signal.signal(signal.SIGTERM, interrupts.handle)
     except ValueError:          # not the main interpreter
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
+        return lambda: None
+
+    def restore() -> None:
+        try:
+            signal.signal(signal.SIGTERM, old)
+        except (ValueError, TypeError):
+            pass
+
+    return restore
 
 
 # --------------------------------------------------------------------------- collector
