@@ -327,7 +327,7 @@ def test_real_kubectl_accepts_the_objects_and_shows_the_daemonset(cluster, tmp_p
 
     from kubectl_kata.probe.daemonset import build_objects, placement
     from kubectl_kata.probe.script import build_script
-    from kubectl_kata.services.doctor import _namespace_object
+    from kubectl_kata.services.doctor.collect import _namespace_object
 
     assert shutil.which(KUBECTL), "the real kubectl is part of this test environment"
     ns = "kata-doctor-kctl1"

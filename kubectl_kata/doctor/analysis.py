@@ -157,6 +157,9 @@ def analyse(col: Collected) -> Dict[str, Any]:
                 cluster_findings.append(_availability(exp, arch, sorted(nodes), base_provided.get(arch)))
     doc = build_report(cluster_findings=cluster_findings, node_findings=node_findings, scope=scope,
                        version=version, expected=exp.to_dict())
+    if col.via and col.via_reason:
+        # which collector ran and why; the one field in which a DaemonSet report differs from an oc report
+        doc["collector"] = {"name": col.via, "reason": col.via_reason}
     if col.interrupted is not None:
         nodes = scope.get("nodes") or []
         doc["interrupted"] = {"nodes": sorted(col.interrupted),

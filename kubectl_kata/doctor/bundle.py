@@ -97,7 +97,8 @@ def _run_members(col: Collected, doc) -> Dict[str, bytes]:
             "apiVersion": "kata.kubectl.io/v1", "kind": "DoctorBundle", "layoutVersion": LAYOUT_VERSION,
             "pluginVersion": __version__,
             "createdAt": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "via": col.via, "viaReason": getattr(col, "via_reason", None), "scope": col.scope, "commands": col.commands, "nodes": nodes_manifest,
+            "via": col.via, "viaReason": getattr(col, "via_reason", None), "scope": col.scope,
+            "commands": col.commands, "nodes": nodes_manifest,
         }),
     }
 

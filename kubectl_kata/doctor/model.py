@@ -42,6 +42,8 @@ class Collected:
     commands: List[List[str]] = field(default_factory=list)
     # Ctrl-C: the nodes whose probe was stopped or never started (None = the run was not interrupted)
     interrupted: Optional[List[str]] = None
+    # why this collector ran (``--via auto``'s decision); reported as ``collector`` (None: not recorded)
+    via_reason: Optional[str] = None
 
 
 def parse_facts(raw: Mapping[str, RawResult]) -> NodeFacts:

@@ -2,7 +2,8 @@
 
 API requests do not grow with the number of nodes: list calls (nodes, pools, MachineConfigs, RuntimeClasses,
 KataConfigs), two GETs (osimageurl ConfigMap, pull secret) and the namespace create/delete; the node probes go
-through ``oc``/``kubectl``. Probe progress and the warnings of a run go to the injected
+through ``oc``/``kubectl``, or (``--via daemonset``, see :mod:`.daemonset`) one DaemonSet, one pod list, one pod
+watch and one log GET per node. Probe progress and the warnings of a run go to the injected
 :class:`~kubectl_kata.services.reporting.Reporter`.
 """
 from __future__ import annotations
@@ -23,11 +24,14 @@ from ...doctor.checks_cluster import node_ready, pool_nodes
 from ...doctor.expected import Expectation
 from ...doctor.model import Collected, ProbeRecord, parse_facts
 from ...errors import ClusterError, KataError, UsageProblem
+from ...kube.workloads import WorkloadAPI
 from ...probe.argv import conn_global_flags
+from ...probe.daemonset import sigterm_as_interrupt
 from ...probe.backend import REASON_CANCELLED, REASON_NOT_READY, ProbeBackend
 from ...probe.fanout import ProbesInterrupted, run_probes
 from ...status import ExitStatus
 from ..reporting import Reporter
+from .daemonset import AUTO_THRESHOLD, choose_collector, run_daemonset
 from .expectation import choose_expectation, interrupted_expectation
 from .request import DoctorRequest
 
@@ -170,11 +174,13 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
     by_name = {_name(n): n for n in facts.get("nodes") or []}
     skip = {n: REASON_NOT_READY for n in scope["nodes"] if node_ready(by_name.get(n, {})) is not True}
 
-    via = req.via
     oc_path = _which("oc", env.environ)
-    if via is None:
-        via = "oc" if oc_path else "kubectl"
+    n_to_probe = len([n for n in scope["nodes"] if n not in skip])
+    via, via_reason = choose_collector(req.via, n_to_probe,
+                                       WorkloadAPI(cluster) if n_to_probe > AUTO_THRESHOLD else None, oc_path)
     tool_path = oc_path if via == "oc" else _which("kubectl", env.environ)
+    if via == "daemonset":
+        tool_path = "(API)"         # no tool: the collection goes through the API server
     if tool_path is None:
         raise DoctorCannotRun("%s is not on PATH; doctor probes nodes with `%s debug node/...`" % (via, via),
                               hint="install oc (or kubectl and pass --via kubectl)")
@@ -199,17 +205,30 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
     def progress(done: int, running: int, failed: int, total: int) -> None:
         reporter.probes(done, running, failed, total, via)
 
+    restore_sigterm = None
     try:
-        backend = _backend(via, tool_path, namespace, req, facts, conn, env.environ)
         made: Dict[str, ProbeRecord] = {}
-        try:
-            results = run_probes(to_probe, _recording_backend(backend, made, on_node), parallel=req.parallel,
-                                 per_node_timeout=req.node_timeout, on_progress=progress, skip=skip, grace_s=5.0)
-        except ProbesInterrupted as exc:
-            reporter.probes_finished()
-            results = exc.results
-            # stopped mid-probe or never started; the nodes that finished (even with an error) are reported
-            interrupted = [r.node for r in results if r.reason == REASON_CANCELLED]
+        if via == "daemonset":
+            restore_sigterm = sigterm_as_interrupt()   # SIGTERM, like Ctrl-C, removes the DaemonSet and namespace
+            try:
+                results, made, _spool, _ = run_daemonset(
+                    cluster, namespace or "unused", req.image or _default_image(facts.get("version")), req, facts,
+                    scope, skip, progress, ProbeRecord, on_node)
+            except ProbesInterrupted as exc:
+                reporter.probes_finished()
+                results, made = exc.results, dict(getattr(exc, "records", {}))
+                interrupted = [r.node for r in results if r.reason == REASON_CANCELLED]
+        else:
+            backend = _backend(via, tool_path, namespace, req, facts, conn, env.environ)
+            try:
+                results = run_probes(to_probe, _recording_backend(backend, made, on_node), parallel=req.parallel,
+                                     per_node_timeout=req.node_timeout, on_progress=progress, skip=skip,
+                                     grace_s=5.0)
+            except ProbesInterrupted as exc:
+                reporter.probes_finished()
+                results = exc.results
+                # stopped mid-probe or never started; the nodes that finished (even with an error) are reported
+                interrupted = [r.node for r in results if r.reason == REASON_CANCELLED]
         reporter.probes_finished()
         for res in results:
             rec = made.get(res.node)
@@ -224,6 +243,8 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
             except ClusterError as exc:
                 reporter.warning("could not delete namespace %s: %s; delete it with `oc delete namespace %s`"
                                  % (namespace, exc.message, namespace))
+        if restore_sigterm is not None:
+            restore_sigterm()
 
     expectation: Expectation
     if interrupted is None:
@@ -238,7 +259,7 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
         expectation = interrupted_expectation(req, records, "interrupted before every node was probed")
     commands.extend(expectation.commands)
     col = Collected(facts=facts, scope=scope, probes=records, expectation=expectation, via=via, commands=commands,
-                    interrupted=interrupted)
+                    interrupted=interrupted, via_reason=via_reason)
     if interrupted is not None:
         raise DoctorInterrupted(col)
     return col

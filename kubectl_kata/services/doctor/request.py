@@ -31,7 +31,8 @@ class DoctorRequest:
     from_path: Optional[str] = None
 
     def validate(self) -> "DoctorRequest":
-        if self.from_path and (self.nodes or self.selector or self.via or self.image or self.pool):
+        if self.from_path and (self.nodes or self.selector or self.via not in (None, "auto") or self.image
+                               or self.pool):
             raise UsageProblem("--from re-analyses a bundle offline: --pool/--node/--selector/--via/--image "
                                "do not apply")
         if self.nodes and self.selector:

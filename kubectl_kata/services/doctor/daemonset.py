@@ -16,7 +16,7 @@ import pickle
 import tempfile
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..core.nodefacts import RawResult, parse_node_facts
+from ...core.nodefacts import RawResult, parse_node_facts
 
 __all__ = ["AUTO_THRESHOLD", "VIAS", "choose_collector", "run_daemonset", "SpooledRecords"]
 
@@ -128,9 +128,9 @@ def run_daemonset(cluster, namespace: str, image: str, req, facts: Dict[str, Any
                   on_node: Optional[Callable[[str, Any], None]] = None):
     """Collect through one DaemonSet. Returns (results, records, spool); raises ProbesInterrupted (with
     ``.records`` set) on Ctrl-C/SIGTERM after the DaemonSet is gone."""
-    from ..kube.workloads import WorkloadAPI
-    from ..probe.daemonset import DaemonSetCollector, placement
-    from ..probe.runner import ProbesInterrupted
+    from ...kube.workloads import WorkloadAPI
+    from ...probe.daemonset import DaemonSetCollector, placement
+    from ...probe.fanout import ProbesInterrupted
 
     nodes = list(scope.get("nodes") or [])
     to_run = [n for n in nodes if n not in skip]
