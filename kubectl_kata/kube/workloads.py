@@ -18,8 +18,13 @@ SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
 class WorkloadAPI:
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, connections: Optional[int] = None) -> None:
+        """``connections``: keep that many connections to the API server open for reuse (the client's pool
+        holds 5 per CPU by default; with more parallel log GETs than that, every extra request would pay a new
+        TCP+TLS handshake)."""
         self.cluster = cluster
+        if connections:
+            _widen_pool(cluster, connections)
 
     # -- objects -------------------------------------------------------------------------------
     def create(self, obj: dict) -> dict:
@@ -67,3 +72,12 @@ class WorkloadAPI:
             return False, "access review failed: %s" % exc.message
         status = out.get("status") or {}
         return bool(status.get("allowed")), str(status.get("reason") or status.get("evaluationError") or "")
+
+
+def _widen_pool(cluster: Cluster, size: int) -> None:
+    pool_manager = getattr(getattr(getattr(cluster, "_api", None), "rest_client", None), "pool_manager", None)
+    kw = getattr(pool_manager, "connection_pool_kw", None)
+    if not isinstance(kw, dict) or int(kw.get("maxsize") or 1) >= size:
+        return
+    kw["maxsize"] = size
+    pool_manager.clear()        # pools made from now on keep ``size`` connections; idle ones are closed

@@ -185,6 +185,9 @@ class DaemonSetController:
         self._seq = 0
         self._wake = threading.Condition(self._lock)
         self._dirty: set = set()           # (ns, ds) whose status needs a write
+        self._wanted: dict = {}            # (ns, ds) -> nodes that should run its pod (from the last reconcile)
+        self._index: dict = {}             # (ns, ds) -> {pod name: (node, ready)}, kept from pod events
+        self._generations: dict = {}       # DaemonSet uid -> generation reconciled
         self._stop = False
         self._scen_cache: dict = {}
         self._nonce_cache: dict = {}
@@ -273,8 +276,12 @@ class DaemonSetController:
         if kind == "DaemonSet":
             md = obj["metadata"]
             if etype == "DELETED":
+                self._generations.pop(md["uid"], None)
+                with self._lock:
+                    self._wanted.pop((md["namespace"], md["name"]), None)
                 self._collect_garbage(md["namespace"], md["uid"])
-            else:
+            elif self._generations.get(md["uid"]) != md.get("generation"):    # a status write changes nothing
+                self._generations[md["uid"]] = md.get("generation")
                 self._reconcile(md["namespace"], md["name"])
         elif kind == "Node":
             for ds in self.store.list("DaemonSet"):
@@ -282,8 +289,16 @@ class DaemonSetController:
         elif kind == "Pod":
             for ref in obj["metadata"].get("ownerReferences") or []:
                 if ref.get("kind") == "DaemonSet":
+                    key = (obj["metadata"]["namespace"], ref.get("name"))
+                    ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                                for c in (obj.get("status") or {}).get("conditions") or [])
                     with self._lock:
-                        self._dirty.add((obj["metadata"]["namespace"], ref.get("name")))
+                        pods = self._index.setdefault(key, {})
+                        if etype == "DELETED":
+                            pods.pop(obj["metadata"]["name"], None)
+                        else:
+                            pods[obj["metadata"]["name"]] = (self._pod_node(obj), ready)
+                        self._dirty.add(key)
 
     def _owned_pods(self, ns: str, uid: str) -> list:
         return [p for p in self.store.list("Pod", ns)
@@ -318,6 +333,7 @@ class DaemonSetController:
             if node not in have:
                 self._create_pod(ds, node)
         with self._lock:
+            self._wanted[(ns, name)] = set(wanted)
             self._dirty.add((ns, name))
 
     @staticmethod
@@ -366,10 +382,14 @@ class DaemonSetController:
                            "affinity/selector. preemption: 0/%d nodes are available: 1 No preemption victims found "
                            "for incoming pod, %d Preemption is not helpful for scheduling."
                            % (total, total - 1, total, total - 1)}]
-        try:
-            created = self.store.create(pod)
-        except st.NotFound:
-            return
+        while True:                 # generateName: a clash of the 5-character suffix is retried, as the apiserver does
+            try:
+                created = self.store.create(pod)
+                break
+            except st.AlreadyExists:
+                pod["metadata"]["name"] = "%s-%s" % (md["name"], _suffix())
+            except st.NotFound:
+                return
         if behaviour not in ("unschedulable", "notready"):
             self._at(self.start_latency_s, self._start, md["namespace"], created["metadata"]["name"], node)
 
@@ -442,25 +462,23 @@ class DaemonSetController:
 
     # -------------------------------------------------------------- status
     def _flush_status(self) -> None:
+        # counted from the pod index kept from events: no list of every node and pod per status write
         with self._lock:
             dirty, self._dirty = self._dirty, set()
-        for ns, name in dirty:
+            snap = {k: (set(self._wanted.get(k) or ()), dict(self._index.get(k) or {})) for k in dirty}
+        for (ns, name), (wanted, pods) in snap.items():
             with self.store.lock:
                 ds = self.store.get("DaemonSet", name, ns)
                 if ds is None:
                     continue
-                spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-                wanted = {n["metadata"]["name"] for n in self.store.list("Node") if should_run(spec, n)}
-                pods = self._owned_pods(ns, ds["metadata"]["uid"])
-                on = [p for p in pods if self._pod_node(p) in wanted]
-                ready = [p for p in on if any(c.get("type") == "Ready" and c.get("status") == "True"
-                                              for c in (p.get("status") or {}).get("conditions") or [])]
+                on = [(n, r) for (n, r) in pods.values() if n in wanted]
+                ready = len([1 for (_, r) in on if r])
                 status = {"desiredNumberScheduled": len(wanted), "currentNumberScheduled": len(on),
-                          "numberMisscheduled": len(pods) - len(on), "numberReady": len(ready),
-                          "numberAvailable": len(ready), "updatedNumberScheduled": len(on),
+                          "numberMisscheduled": len(pods) - len(on), "numberReady": ready,
+                          "numberAvailable": ready, "updatedNumberScheduled": len(on),
                           "observedGeneration": ds["metadata"].get("generation", 1)}
-                if len(wanted) - len(ready):
-                    status["numberUnavailable"] = len(wanted) - len(ready)
+                if len(wanted) - ready:
+                    status["numberUnavailable"] = len(wanted) - ready
                 if ds.get("status") != status:
                     ds["status"] = status
                     self.store.update(ds)

@@ -155,7 +155,7 @@ def run_daemonset(cluster, namespace: str, image: str, req, facts: Dict[str, Any
                 pass
         res.raw = None              # on disk now; the collector keeps no node's outputs
 
-    collector = DaemonSetCollector(WorkloadAPI(cluster), namespace, image)
+    collector = DaemonSetCollector(WorkloadAPI(cluster, connections=req.parallel + 2), namespace, image)
     try:
         results = collector.run(nodes, where=where, parallel=req.parallel, per_node_timeout=req.node_timeout,
                                 skip=skip, on_result=on_result, on_progress=progress)
