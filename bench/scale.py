@@ -8,7 +8,8 @@ Each verb runs as its own process (`python3 -m kubectl_kata ...`) against the lo
 tests/fakeapi; its peak RSS is the child's ru_maxrss (os.wait4), its requests are what the fake server logged
 while it ran. The worker pool gets maxUnavailable 100% so the simulated MCO rolls all nodes at once (the
 rollout's length is the MCO's business; what is measured is how the plugin follows it). doctor reaches the
-nodes through the bench-only fast `oc` of bench/doctor_bench.py (latency 0; a real oc is a Go binary).
+nodes through the bench-only fast `oc` of bench/doctor_bench.py (latency 0, every node healthy; a real oc is a
+Go binary), with the simulated MCO stopped once enable's rollout is over.
 Exit status 0 when every verb's request count is the same at every size, 1 otherwise.
 """
 from __future__ import annotations
@@ -74,6 +75,8 @@ def measure(n: int, verbs, parallel: int):
                 else:
                     bench = _doctor_bench()
                     bindir, extra = bench.make_fast_oc(tmp, 0.0)
+                    os.remove(os.path.join(extra["BENCH_TEMPLATES"], "node-worker-1"))  # every node healthy
+                    fc.mco.stop()  # the rollout is over: measure doctor, not the simulator's threads
                     env = dict(env, PATH=bindir + os.pathsep + env["PATH"], **extra)
                     ext = fc.store.get("ConfigMap", "machine-config-osimageurl", "openshift-machine-config-operator")
                     scen = os.path.join(tmp, "scenario")
@@ -94,7 +97,8 @@ def measure(n: int, verbs, parallel: int):
                 watches = sum(1 for r in reqs if r["query"].get("watch") == "true")
                 out[verb] = {"exit": code, "requests": len(reqs), "watches": watches, "wall": wall, "rss": rss,
                              "err": err}
-                fc.mco.wait_idle()
+                if fc.mco is not None and verb != "doctor":
+                    fc.mco.wait_idle()
         finally:
             fc.stop()
     return out

@@ -347,3 +347,32 @@ def test_backoff_is_capped_jittered_and_never_below_retry_after():
         assert policy.wait_for(1, 3.0, rand=lambda r=r: r) >= 3.0
     assert retry.retryable_status("POST", 429) and not retry.retryable_status("POST", 503)
     assert retry.retryable_status("GET", 503) and not retry.retryable_status("GET", 501)
+
+
+def test_an_access_review_is_retried_like_a_read(make_fake_cluster, tmp_path):
+    """A SelfSubjectAccessReview is a POST that changes nothing: a lost answer is simply asked again."""
+    from kubectl_kata.kube.workloads import WorkloadAPI
+
+    from tests.fakeapi.daemonset import DaemonSetController
+
+    fc = make_fake_cluster(workers=1)
+    controller = DaemonSetController(fc.api).install()  # serves SelfSubjectAccessReviews
+    try:
+        cluster, _ = _cluster(fc, tmp_path)
+        fc.drop_next("POST", r"/selfsubjectaccessreviews$", times=1)
+        allowed, reason = WorkloadAPI(cluster).may("create", "pods", namespace="default")
+    finally:
+        controller.stop()
+    assert allowed, reason
+    posts = [r["status"] for r in fc.requests if r["method"] == "POST"]
+    assert posts[0] == "dropped" and len(posts) == 2 and posts[1] in (200, 201)
+
+
+def test_a_lost_write_answer_seen_by_a_direct_caller_is_one_cluster_error(make_fake_cluster, tmp_path):
+    fc = make_fake_cluster(workers=1)
+    cluster, _ = _cluster(fc, tmp_path)
+    fc.drop_next("POST", r"/configmaps$", times=1, after=True)
+    with pytest.raises(ClusterError) as exc:
+        cluster.request("POST", "/api/v1/namespaces/default/configmaps", body=_cm("d"), what="configmaps d")
+    assert "connection" in exc.value.message and "\n" not in exc.value.message
+    assert exc.value.exit_status == ExitStatus.CLUSTER_ERROR

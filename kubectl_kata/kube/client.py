@@ -32,15 +32,17 @@ class WatchExpired(Exception):
     """The watch's resourceVersion is too old (HTTP 410 / ERROR event): relist and watch again."""
 
 
-class OutcomeUnknown(Exception):
+class OutcomeUnknown(ClusterError):
     """A mutating request was sent but no answer came (connection broken, or slower than --request-timeout).
 
-    Raised by Cluster.request only; create/patch/delete resolve it by reading the object back, so callers of
-    the verbs never see it.
+    Raised by Cluster.request; create/patch/delete resolve it by reading the object back, so callers of the
+    verbs never see it. Whoever calls `request` with a write directly gets it as the ClusterError it wraps.
     """
 
     def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
+        message = getattr(error, "message", None) or str(error)
+        super().__init__(message, hint=getattr(error, "hint", None), code=getattr(error, "code", None),
+                         reason=getattr(error, "reason", None))
         self.error = error
 
 
@@ -122,9 +124,13 @@ class Cluster:
 
     def request(self, method: str, path: str, query: Optional[List[Tuple[str, Any]]] = None, body: Any = None,
                 content_type: Optional[str] = None, what: str = "", stream: bool = False,
-                timeout: Any = None):
+                timeout: Any = None, idempotent: Optional[bool] = None):
         """One API call, retried as kube/retry.py says. Raises a translated ClusterError, or OutcomeUnknown for
-        a mutating request whose connection broke after it was sent (the verbs below resolve that)."""
+        a mutating request whose connection broke after it was sent (the verbs below resolve that).
+
+        `idempotent=True` marks a POST without side effects (e.g. a SelfSubjectAccessReview): retried as a read.
+        """
+        retry_as = "GET" if idempotent else method
         policy = self.retry_policy
         first_start = time.monotonic()
         # --request-timeout bounds the request together with its retries (client-go does the same)
@@ -141,9 +147,9 @@ class Cluster:
                 retry_after = None
                 if failed.status is not None:
                     retry_after = retry.parse_retry_after(failed.retry_after, time.time())
-                if failed.kind in ("broken", "timeout") and method not in retry.IDEMPOTENT_METHODS:
+                if failed.kind in ("broken", "timeout") and retry_as not in retry.IDEMPOTENT_METHODS:
                     raise OutcomeUnknown(error) from None
-                if not self._may_retry(method, failed):
+                if not self._may_retry(retry_as, failed):
                     raise error from None
                 wait = policy.wait_for(attempt, retry_after)
                 now = time.monotonic()

@@ -67,7 +67,8 @@ class WorkloadAPI:
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                 "spec": {"resourceAttributes": attrs}}
         try:
-            out = self.cluster.request("POST", SSAR_PATH, body=body, what="selfsubjectaccessreviews")
+            out = self.cluster.request("POST", SSAR_PATH, body=body, what="selfsubjectaccessreviews",
+                                       idempotent=True)  # an access review changes nothing: retry it as a read
         except ClusterError as exc:
             return False, "access review failed: %s" % exc.message
         status = out.get("status") or {}
