@@ -67,6 +67,7 @@ def test_legacy_46_migration_then_nothing_to_do(make_fake_cluster, tmp_path):
     kc = _kc(fc, tmp_path)
     doc = json.loads(run_cli(["status", "-o", "json"], kubeconfig=kc).stdout)
     assert doc["install"]["kind"] == "legacy"
+    assert "Install:              legacy RPM payload (kata-operator)" in run_cli(["status"], kubeconfig=kc).stdout
     res = run_cli(["enable"] + FAST, kubeconfig=kc)
     assert res.exit_code == ExitStatus.PREFLIGHT_REFUSED and "kubectl kata upgrade" in res.stderr
     fc.reset_requests()
@@ -87,6 +88,7 @@ def test_legacy_46_migration_then_nothing_to_do(make_fake_cluster, tmp_path):
     assert writes(fc) == []
     doc = json.loads(run_cli(["status", "-o", "json"], kubeconfig=kc).stdout)
     assert doc["install"]["kind"] == "plugin" and doc["install"]["current"] is True
+    assert "Install:              kubectl-kata, revision 2\n" in run_cli(["status"], kubeconfig=kc).stdout
 
 
 def test_legacy_47_migration_adopts_the_runtimeclass(make_fake_cluster, tmp_path):

@@ -98,3 +98,18 @@ def test_inspect_nodes_without_oc_is_one_line(make_fake_cluster, tmp_path):
     assert res.exit_code == ExitStatus.CLUSTER_ERROR
     assert res.stderr.startswith("error: kubectl is not on PATH; doctor probes nodes with `kubectl debug node/...`")
     assert "Traceback" not in res.stderr and res.stdout == ""
+
+
+def test_layered_legacy_packages_stop_the_migration_before_any_write(make_fake_cluster, tmp_path, fake_oc):
+    """kata-containers conflicts with the legacy kata-runtime/kata-osbuilder: creating the extension MC would
+    degrade the pool inside rpm-ostree, so a migration that found them refuses (exit 4) and changes nothing."""
+    fc = make_fake_cluster(ocp_version="4.16.3", masters=1, workers=2, legacy="4.6", mco=False)
+    kc = fc.write_kubeconfig(str(tmp_path / "kc"))
+    fake_oc.configure(nodes={"worker-0": {"scenario": "healthy"}, "worker-1": {"scenario": "legacy-layered"}})
+    fc.reset_requests()
+    res = run_cli(["upgrade", "--yes", "--inspect-nodes"], kubeconfig=kc, environ=_env(fake_oc))
+    assert res.exit_code == ExitStatus.PREFLIGHT_REFUSED, res.stderr
+    assert "node(s) worker-1 still have the legacy kata-runtime/kata-osbuilder layered" in res.stderr
+    assert "$ oc adm drain worker-1 --ignore-daemonsets --delete-emptydir-data" in res.stdout
+    assert _writes(fc) == []
+    assert fc.store.get("MachineConfig", "50-kata-crio-dropin") is not None

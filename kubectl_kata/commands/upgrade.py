@@ -77,9 +77,10 @@ def upgrade(env, dry_run, yes, inspect_nodes, clean_nodes, check, to_version, to
     plan = plan_for(cluster)
     data_out = output in ("json", "yaml")
     reporter = CliReporter(env, to_stderr=data_out)
+    from ..core.installkind import LEGACY_MC_NAME
+
     hosts = None
     if inspect_nodes or clean_nodes:
-        from ..core.installkind import LEGACY_MC_NAME
         from ..services.host_leftovers import inspect_nodes as inspect
 
         legacy_mc = any(a.ref.kind == "MachineConfig" and a.ref.name == LEGACY_MC_NAME for a in plan.actions)
@@ -96,6 +97,17 @@ def upgrade(env, dry_run, yes, inspect_nodes, clean_nodes, check, to_version, to
         if dry_run and plan.actions:
             env.out("")
             env.out(up.plan_diff(plan).rstrip("\n"))
+    layered = [h.node for h in (hosts or []) if "layered-kata-runtime" in (h.leftovers or [])]
+    creates_mc = any(a.ref.kind == "MachineConfig" and a.op in ("create", "change") and a.ref.name != LEGACY_MC_NAME
+                     for a in plan.actions) if hosts is not None else False
+    if layered and creates_mc and not dry_run:
+        from ..errors import PreflightRefused
+
+        raise PreflightRefused("node(s) %s still have the legacy kata-runtime/kata-osbuilder layered; kata-containers "
+                               "conflicts with them, so layering the extension would fail in rpm-ostree and degrade "
+                               "the pool (nothing was changed)" % ", ".join(layered),
+                               hint="remove them first with the drain/uninstall/reboot commands printed above, "
+                                    "then run upgrade again")
     to_clean = clean_nodes and any(h.commands and any(k != "layered-kata-runtime" for k in (h.leftovers or [])
                                                       if k not in h.held_by_mc) for h in (hosts or []))
     if (plan.nothing_to_do and not to_clean) or dry_run:
