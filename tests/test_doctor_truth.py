@@ -524,3 +524,15 @@ def test_control_characters_are_escaped_in_the_diff_table():
     text = render_diff_table(d)
     assert "\x1b" not in text and "\x07" not in text
     assert "/usr/bin/x\\x1b]0;owned\\x07\\x1b[2J" in text
+
+
+def test_staged_deployment_during_the_rollout_is_the_mcos_not_a_manual_change():
+    c = ctx("staged-pending", rollout_pending=True, rollout="pool worker: 1 of 3 nodes updated to rendered-worker-2")
+    sd = by_id(check_node("w", facts("staged-pending"), repo_expected(), c), "node.staged-deployment")
+    assert [x.severity for x in sd] == ["warning"]
+    assert "the MCO is updating this node" in sd[0].message and "1 of 3 nodes updated" in sd[0].message
+    assert "cleanup" not in sd[0].hint
+    # not in a rollout: a staged deployment may be a manual change, and that is what the hint covers
+    sd = by_id(check_node("w", facts("staged-pending"), repo_expected(), ctx("staged-pending")),
+               "node.staged-deployment")
+    assert "`rpm-ostree cleanup -p`" in sd[0].hint

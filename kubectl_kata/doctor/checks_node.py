@@ -288,10 +288,17 @@ class _Checker:
             return
         if self.staged:
             d = self.staged[0]
-            self.add(cid, WARNING, "staged deployment %s pending: the node will change at its next reboot"
-                     % (d.version or d.id),
-                     "if the MCO is updating the node, wait for it to reboot; otherwise inspect with "
-                     "`rpm-ostree status` and drop a manual change with `rpm-ostree cleanup -p`",
+            if self.ctx.rollout_pending:   # the pool's rollout is updating this node: the MCO staged it
+                msg, hint = ("staged deployment %s pending: the MCO is updating this node to the pool's target and "
+                             "reboots it next%s" % (d.version or d.id, (" (%s)" % self.ctx.rollout)
+                                                    if self.ctx.rollout else ""),
+                             "let the MCO drain and reboot the node (check PodDisruptionBudgets if it is stuck)")
+            else:
+                msg, hint = ("staged deployment %s pending: the node will change at its next reboot"
+                             % (d.version or d.id),
+                             "if the MCO is updating the node, wait for it to reboot; otherwise inspect with "
+                             "`rpm-ostree status` and drop a manual change with `rpm-ostree cleanup -p`")
+            self.add(cid, WARNING, msg, hint,
                      staged=[{"id": s.id, "version": s.version, "requested_packages": s.requested_packages,
                               "image": s.image_reference} for s in self.staged])
         elif rs.transaction:
