@@ -220,3 +220,14 @@ def test_to_dict_is_plain_data():
 def test_garbage_facts_do_not_crash():
     assert ik.classify(None).kind == "none"
     assert ik.classify({"mcs": "x", "namespaces": [None, 3, "kata-operator"], "runtimeclasses": [1]}).kind == "legacy"
+
+
+def test_doctor_reports_a_legacy_install():
+    from kubectl_kata.doctor.checks_cluster import check_cluster
+
+    facts = facts_of(seeded(legacy="4.6"))
+    found = [f for f in check_cluster(facts, "worker", ["worker-0", "worker-1"]) if f.check_id == "cluster.operator"]
+    assert len(found) == 1 and found[0].severity == "warning"
+    assert found[0].message.startswith("legacy RPM-payload install (kata-operator, OCP 4.6/4.7) found: ")
+    assert "MachineConfig 50-kata-crio-dropin" in found[0].message
+    assert "kubectl kata upgrade --dry-run --inspect-nodes" in found[0].hint

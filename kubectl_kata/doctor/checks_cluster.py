@@ -10,6 +10,7 @@ from typing import Dict, Iterable, List, Optional
 from kubectl_kata.core.constants import (ANN_REASON, ANN_STATE, EXTENSION, MANAGED_BY_VALUE, MC_NAME,
                                          RUNTIMECLASS_HANDLER, RUNTIMECLASS_NAME)
 from kubectl_kata.core.objects import is_ours, mc_extensions, mc_role
+from kubectl_kata.core import installkind
 from kubectl_kata.core.preflight import find, object_list, operator_signals
 from kubectl_kata.core.rollout import condition
 from kubectl_kata.core.selectors import MultiplePoolsError, matches, matches_label_map, pools_for_node
@@ -335,6 +336,12 @@ class _Cluster:
             self.add(cid, INFO, "install managed by the sandboxed containers operator (%s)%s"
                      % (", ".join(signals), ("; " + ", ".join(state)) if state else ""),
                      "change it through the KataConfig, not by editing the MachineConfig", signals=signals)
+        elif installkind.classify(self.facts).kind == installkind.KIND_LEGACY:
+            legacy = installkind.classify(self.facts)
+            self.add(cid, WARNING, "legacy RPM-payload install (kata-operator, OCP 4.6/4.7) found: %s"
+                     % ", ".join(legacy.evidence),
+                     "`kubectl kata upgrade --dry-run --inspect-nodes` shows how it would be migrated to the "
+                     "extension", evidence=legacy.evidence)
         elif mc is not None:
             self.add(cid, INFO, "MachineConfig %s exists but no manager label or operator owns it" % MC_NAME,
                      "it was created by hand; kubectl kata disable will not remove it", managedBy=None)
