@@ -853,6 +853,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- plumbing
     def _send_json(self, code: int, body: dict, headers: dict | None = None) -> None:
         data = json.dumps(body).encode()
+        # recorded before the answer leaves: a client that acts on the answer finds it in the request log
+        self._entry["status"] = code
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-cache, private")
@@ -862,7 +864,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        self._entry["status"] = code
 
     def _error(self, err: APIError) -> None:
         extra, self._fault_headers = getattr(self, "_fault_headers", None) or {}, None
