@@ -433,11 +433,12 @@ def _ok(text) -> RawResult:
 
 
 def render_db_list(deployments: List[dict], base_pkgs: List[SimPkg]) -> bytes:
-    """``rpm-ostree db list <base-checksum>...``: per commit an ``ostree commit: <rev> (<checksum>)`` header and one
-    indented NEVRA per package (rpm-ostree ``src/app/rpmostree-db-builtin-list.cxx``)."""
+    """``rpm-ostree db list <base-checksum>`` once per base commit: an ``ostree commit: <checksum>`` header (the rev
+    given is the checksum itself) and one `` <nevra>`` line per package (rpm-ostree
+    ``src/app/rpmostree-db-builtin-list.cxx``)."""
     out = []
     for cs in sorted({d["base-checksum"] for d in deployments if d.get("base-checksum")}):
-        out.append("ostree commit: %s (%s)\n" % (cs, cs))
+        out.append("ostree commit: %s\n" % cs)
         out.extend(" %s\n" % p.nevra for p in sorted(base_pkgs, key=lambda p: p.name))
     return "".join(out).encode()
 

@@ -20,8 +20,11 @@ Design notes (DOMAIN.md 4.4-4.6, 6.1):
   appears as a requirement; ``<path>\\t`` (empty owner) when no installed package owns it.
 - ``rpm-V``: ``rpm -V kata-containers`` plus every installed ``qemu*`` / ``virtiofsd`` package.
 - ``paths``: ``<path>\\tpresent|absent`` (a dangling symlink counts as present).
-- ``base-rpmdb``: ``rpm-ostree db list`` of every ``base-checksum`` in ``rpm-ostree status --json`` (the base OS
-  image's packages, before layering; DOMAIN 4.6); exit 3 with a note when no deployment is layered.
+- ``base-rpmdb``: ``rpm-ostree db list <checksum>``, one call per ``base-checksum`` in ``rpm-ostree status --json``
+  (the base OS image's packages, before layering; DOMAIN 4.6). Each prints ``ostree commit: <checksum>`` and one
+  `` <nevra>`` line per package (rpm-ostree ``src/app/rpmostree-db-builtin-list.cxx``); one call each, because
+  ``db list`` takes the first argument that does not resolve to a commit, and all after it, as name patterns.
+  Exit 3 with a note when no deployment is layered.
 - ``base-meta``: ``/usr/share/openshift/base/meta.json`` (``rpmdb.pkglist`` of the base image; newest RHCOS only,
   so cat exits 1 on older nodes). Both tell doctor which packages are the base OS, not the extension's business.
 """
@@ -173,7 +176,11 @@ base_rpmdb() {
     printf 'kata-doctor: no layered deployment (no base-checksum)\n' >&2
     return 3
   fi
-  to rpm-ostree db list $cs
+  brc=0
+  for c in $cs; do
+    to rpm-ostree db list "$c" || brc=$?
+  done
+  return $brc
 }
 probe_paths() {
   for p in {PATHS}; do
