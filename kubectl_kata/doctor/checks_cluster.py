@@ -43,8 +43,10 @@ CLUSTER_CHECKS = (
      "no node is selected by two custom pools (`node X belongs to 2 custom roles`)",
      "change the labels so each node matches at most one custom pool's nodeSelector"),
     ("cluster.operator", "info",
-     "who owns the install: kubectl-kata, the sandboxed containers operator (KataConfig) or someone else",
-     "with the operator, manage kata through the KataConfig, not by hand"),
+     "who owns the install: kubectl-kata, the sandboxed containers operator (KataConfig) or someone else; a "
+     "warning for a legacy RPM-payload (kata-operator) install",
+     "with the operator, manage kata through the KataConfig, not by hand; a legacy install: `kubectl kata "
+     "upgrade --dry-run --inspect-nodes`"),
     ("cluster.node-ready", "warning",
      "the nodes in scope are Ready (NotReady nodes are reported, not probed)",
      "check the node (`oc describe node <node>`); doctor probes it once it is Ready"),
