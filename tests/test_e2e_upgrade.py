@@ -256,3 +256,16 @@ def test_sigint_in_the_rollout_then_rerun_creates_the_runtimeclass(make_fake_clu
     assert res.exit_code == 0, res.stderr
     assert writes(fc) == [("POST", "/apis/node.k8s.io/v1/runtimeclasses")]
     _assert_migrated(fc, "kata-operator")
+
+
+def test_nothing_installed_has_nothing_to_do(make_fake_cluster, tmp_path):
+    fc = make_fake_cluster(workers=2, mco=False)
+    kc = _kc(fc, tmp_path)
+    fc.reset_requests()
+    res = run_cli(["upgrade", "-o", "json"], kubeconfig=kc)
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["install"]["kind"] == "none" and doc["nothingToDo"] is True and doc["actions"] == []
+    assert writes(fc) == []
+    # facts are read once: list calls and discovery only, independent of the node count
+    assert all(r["method"] == "GET" for r in fc.requests) and len(fc.requests) <= 16
