@@ -269,3 +269,23 @@ def test_nothing_installed_has_nothing_to_do(make_fake_cluster, tmp_path):
     assert writes(fc) == []
     # facts are read once: list calls and discovery only, independent of the node count
     assert all(r["method"] == "GET" for r in fc.requests) and len(fc.requests) <= 16
+
+
+def test_paused_pool_stops_before_following_and_a_rerun_finishes(make_fake_cluster, tmp_path):
+    fc = make_fake_cluster(ocp_version="4.10.3", masters=1, workers=2, legacy="4.6")
+    kc = _kc(fc, tmp_path)
+    pool = fc.store.get("MachineConfigPool", "worker")
+    pool["spec"]["paused"] = True
+    fc.store.update(pool)
+    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc)
+    assert res.exit_code == 0, res.stderr
+    assert "Pool worker is paused: nothing rolls out until it is unpaused" in res.stdout
+    assert fc.store.get("MachineConfig", MC_NAME) is not None and fc.store.get("RuntimeClass", "kata") is None
+    pool = fc.store.get("MachineConfigPool", "worker")
+    pool["spec"]["paused"] = False
+    fc.store.update(pool)
+    fc.reset_requests()
+    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc)
+    assert res.exit_code == 0, res.stderr
+    assert writes(fc) == [("POST", "/apis/node.k8s.io/v1/runtimeclasses")]
+    _assert_migrated(fc, "kata-operator")

@@ -141,6 +141,11 @@ def upgrade(env, dry_run, yes, inspect_nodes, clean_nodes, check, to_version, to
             exc.hint = "fix the cause, then run `%s upgrade` again: it carries on where this run stopped" % prog_name()
         raise
     say = env.err if data_out else env.out
+    if result.paused:
+        say("Pool %s is paused: nothing rolls out until it is unpaused (oc patch mcp %s --type merge -p "
+            "'{\"spec\":{\"paused\":false}}'). Then run `%s upgrade` again to follow it and finish (%d step(s) "
+            "done so far)." % (plan.pool, plan.pool, prog_name(), len(result.done)))
+        return ExitStatus.SUCCESS
     if result.final is not None:
         say("Upgrade done: %d step(s); pool %s: %d node(s) run %s."
             % (len(result.done), plan.pool, result.final.counters.get("machineCount", 0), result.final.target))

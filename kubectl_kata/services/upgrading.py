@@ -34,6 +34,7 @@ class UpgradeResult:
     plan: UpgradePlan
     done: List[str] = field(default_factory=list)     # "<op> <Kind> <name>" of every action carried out
     final: Optional[Any] = None                       # last RolloutState when a rollout was followed
+    paused: bool = False                              # the pool is paused: stopped before following it
 
 
 def gather_upgrade_facts(cluster) -> dict:
@@ -92,6 +93,11 @@ def execute(cluster, plan: UpgradePlan, reporter: Reporter, timeout: Optional[fl
         apply_action(cluster, action, reporter)
         result.done.append(action.describe())
     if plan.follow and plan.pool:
+        pool = cluster.get("MachineConfigPool", plan.pool) or {}
+        if (pool.get("spec") or {}).get("paused"):
+            # nothing rolls out on a paused pool: do not wait for it; a re-run finishes (as enable does)
+            result.paused = True
+            return result
         result.final = follow_pool(cluster, plan.pool, MC_NAME, True, timeout, reporter, monotonic)
     for action in plan.stage(up.AFTER):
         apply_action(cluster, action, reporter)
