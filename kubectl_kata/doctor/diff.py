@@ -253,8 +253,8 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> Dict[str, Any]:
     if not cmp_binaries:
         notes.append("kata binary versions not compared (a must-gather does not collect them)")
     if not cmp_booted:
-        notes.append("booted OS image (rpm-ostree) not compared (a must-gather does not collect it); "
-                     "the Node's osImage is")
+        notes.append("booted OS image (rpm-ostree) not compared (a must-gather does not collect it); the Node's "
+                     "status.nodeInfo.osImage is compared instead")
 
     names_b, names_a = set(before.nodes), set(after.nodes)
     common = sorted(names_b & names_a)

@@ -82,6 +82,8 @@ def render_diff_table(doc: Mapping[str, Any]) -> str:
         if lines:
             out.append("")
             out.extend(lines)
+    if doc["notes"]:
+        out.append("")
     for note in doc["notes"]:
         out.append("note: %s" % note)
     out.append("")
