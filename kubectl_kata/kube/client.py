@@ -631,6 +631,8 @@ def connect(conn: ConnectionOptions, env) -> Cluster:
         server, context = resolved.server, resolved.context_name
         proxy = resolved.config["clusters"][0]["cluster"].get("proxy-url")
         if proxy:  # kubectl honours the cluster's proxy-url; the Python client does not read it
+            if not isinstance(proxy, str):
+                raise ConfigError(f"kubeconfig cluster {resolved.cluster_name!r}: `proxy-url` must be a string")
             configuration.proxy = proxy
     elif env.environ.get("KUBERNETES_SERVICE_HOST"):
         try:
@@ -654,7 +656,10 @@ def connect(conn: ConnectionOptions, env) -> Cluster:
     if env.verbosity < 2:
         logging.getLogger("urllib3").setLevel(logging.ERROR)
         logging.getLogger("kubernetes").setLevel(logging.ERROR)
-    api = k8s_client.ApiClient(configuration=configuration)
+    try:
+        api = k8s_client.ApiClient(configuration=configuration)
+    except (TypeError, ValueError) as exc:   # e.g. a proxy-url urllib3 cannot parse
+        raise ConfigError(f"kubeconfig context {context!r} is unusable: {_short(exc)}") from None
     api.user_agent = USER_AGENT
     if conn.as_user:
         api.set_default_header("Impersonate-User", conn.as_user)
