@@ -188,6 +188,7 @@ class DaemonSetController:
         self._wanted: dict = {}            # (ns, ds) -> nodes that should run its pod (from the last reconcile)
         self._index: dict = {}             # (ns, ds) -> {pod name: (node, ready)}, kept from pod events
         self._generations: dict = {}       # DaemonSet uid -> generation reconciled
+        self._born: dict = {}              # DaemonSet uid -> when it was first reconciled (monotonic)
         self._stop = False
         self._scen_cache: dict = {}
         self._nonce_cache: dict = {}
@@ -277,11 +278,13 @@ class DaemonSetController:
             md = obj["metadata"]
             if etype == "DELETED":
                 self._generations.pop(md["uid"], None)
+                self._born.pop(md["uid"], None)
                 with self._lock:
                     self._wanted.pop((md["namespace"], md["name"]), None)
                 self._collect_garbage(md["namespace"], md["uid"])
             elif self._generations.get(md["uid"]) != md.get("generation"):    # a status write changes nothing
                 self._generations[md["uid"]] = md.get("generation")
+                self._born.setdefault(md["uid"], time.monotonic())
                 self._reconcile(md["namespace"], md["name"])
         elif kind == "Node":
             for ds in self.store.list("DaemonSet"):
@@ -391,7 +394,10 @@ class DaemonSetController:
             except st.NotFound:
                 return
         if behaviour not in ("unschedulable", "notready"):
-            self._at(self.start_latency_s, self._start, md["namespace"], created["metadata"]["name"], node)
+            # the kubelets start their pods in parallel: S after the DaemonSet appeared, however long it took
+            # this (single-threaded) controller to create every pod
+            due = self._born.setdefault(md["uid"], time.monotonic()) + self.start_latency_s - time.monotonic()
+            self._at(due, self._start, md["namespace"], created["metadata"]["name"], node)
 
     # -------------------------------------------------------------- pod lifecycle
     def _containers(self, pod):

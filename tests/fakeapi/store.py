@@ -139,8 +139,9 @@ class ObjectStore:
         self._rv += 1
         return self._rv
 
-    def _record(self, rv: int, event_type: str, obj: dict) -> None:
-        snap = copy.deepcopy(obj)
+    def _record(self, rv: int, event_type: str, obj: dict, private: bool = False) -> None:
+        # ``private``: ``obj`` is a copy nobody else holds (a deleted object), so the history may keep it as is
+        snap = obj if private else copy.deepcopy(obj)
         self._history.append((rv, event_type, snap))
         if self._max_history is not None and len(self._history) > self._max_history:
             drop = len(self._history) - self._max_history
@@ -272,7 +273,7 @@ class ObjectStore:
             rv = self._next_rv()
             md["resourceVersion"] = str(rv)
             del self._objects[key]
-            self._record(rv, "DELETED", obj)
+            self._record(rv, "DELETED", obj, private=True)
             return copy.deepcopy(obj)
 
     # ------------------------------------------------------------------ watch support
