@@ -64,7 +64,8 @@ def test_flags_and_choice_values():
     assert {"--pool", "--nodes", "--dry-run", "--kubeconfig", "--context", "--help"} <= set(flags)
     assert values(["enable", "--dry-run", ""]) == (["none", "client", "server"], 4)
     assert values(["enable", "--dry-run=cl"]) == (["client"], 4)
-    assert values(["doctor", "--via", ""]) == (["oc", "kubectl"], 4)
+    assert values(["doctor", "--via", ""]) == (["auto", "daemonset", "oc", "kubectl"], 4)
+    assert values(["doctor", "--via", "d"]) == (["daemonset"], 4)
     assert values(["completion", ""]) == (["bash", "fish", "zsh"], 4)
     assert values(["status", "-o", "j"]) == (["json"], 4)
 
