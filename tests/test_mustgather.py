@@ -301,3 +301,71 @@ def test_a_node_still_waiting_in_the_rollout_is_not_called_drifted(tmp_path):
     assert problems(doc) == [("worker-1", "node.package-version", "warning")] * 2
     assert {f["details"]["cause"] for f in by_check(doc, "node.package-version") if f["subject"] == "worker-1"} \
         == {"rollout"}
+
+
+# --------------------------------------------------------------------------- redaction and YAML values
+
+# A MachineConfig as the MCO/an admin writes it (Ignition 3.2 in spec.config: passwd.users with an SSH key and a
+# password hash, a systemd unit whose drop-in sets proxy credentials, a file appended from a data URL), and the
+# cluster ClusterVersion's upstream with user info: every field core/redact.py lists as secret-bearing (issue 13).
+_SECRETS = ("AAAAB3NzaC1yc2EAAAADAQABsecretkey", "$6$rounds=4096$hashedsecret", "proxyuser:proxypass",
+            "appended-secret-data")
+_SECRET_MC = """apiVersion: machineconfiguration.openshift.io/v1
+kind: MachineConfig
+metadata:
+  name: 99-worker-ssh
+  labels: {machineconfiguration.openshift.io/role: worker}
+spec:
+  config:
+    ignition: {version: 3.2.0}
+    passwd:
+      users:
+      - name: core
+        passwordHash: "$6$rounds=4096$hashedsecret"
+        sshAuthorizedKeys: ["ssh-rsa AAAAB3NzaC1yc2EAAAADAQABsecretkey admin@example"]
+    storage:
+      files:
+      - path: /etc/extra
+        append: [{source: "data:,appended-secret-data"}]
+    systemd:
+      units:
+      - name: crio.service
+        dropins:
+        - name: 10-proxy.conf
+          contents: "[Service]\\nEnvironment=HTTPS_PROXY=http://proxyuser:proxypass@proxy.example:3128\\n"
+"""
+
+
+def test_every_secret_bearing_field_of_a_must_gather_is_redacted(tmp_path):
+    import json
+
+    dst = tmp_path / "mg"
+    shutil.copytree(fx("merged/must-gather.local.5550003"), dst)
+    img = [d for d in os.listdir(dst) if d.startswith("quay-io-")][0]
+    mcs = dst / img / "cluster-scoped-resources" / "machineconfiguration.openshift.io" / "machineconfigs"
+    (mcs / "99-worker-ssh.yaml").write_text(_SECRET_MC)
+    cv = dst / img / "cluster-scoped-resources" / "config.openshift.io" / "clusterversions.yaml"
+    doc = yaml.safe_load(cv.read_text())
+    doc["items"][0].setdefault("spec", {})["upstream"] = "https://proxyuser:proxypass@updates.example/graph"
+    cv.write_text(yaml.safe_dump(doc))
+    mg = mgm.read_mustgather(str(dst))
+    assert "99-worker-ssh" in [m["metadata"]["name"] for m in mg.facts["mcs"]]
+    text = json.dumps(mg.facts)
+    assert [s for s in _SECRETS if s in text] == []
+    report = json.dumps(mgm.analyse_mustgather(mg))
+    assert [s for s in _SECRETS if s in report] == []
+
+
+def test_unquoted_timestamps_are_strings_and_non_json_values_are_refused(tmp_path):
+    d = tmp_path / "cluster-scoped-resources" / "core" / "nodes"
+    d.mkdir(parents=True)
+    # a hand-made file may leave timestamps unquoted (oc quotes them): they stay the strings the API serves
+    (d / "worker-0.yaml").write_text("apiVersion: v1\nkind: Node\n"
+                                     "metadata: {name: worker-0, creationTimestamp: 2024-06-01T10:00:00Z}\n")
+    mg = mgm.read_mustgather(str(tmp_path))
+    assert mg.facts["nodes"][0]["metadata"]["creationTimestamp"] == "2024-06-01T10:00:00Z"
+    # a value no API server serves and no bundle can hold is one clear line, not a traceback later
+    (d / "worker-0.yaml").write_text("apiVersion: v1\nkind: Node\nmetadata: {name: worker-0}\n"
+                                     "status: {blob: !!binary aGVsbG8=}\n")
+    with pytest.raises(BundleError, match="holds a value that is not JSON data"):
+        mgm.read_mustgather(str(tmp_path))

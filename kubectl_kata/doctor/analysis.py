@@ -19,7 +19,7 @@ from kubectl_kata.doctor.model import Collected, ProbeRecord, parse_facts
 from kubectl_kata.doctor.report import PROBE_CHECK, build_report
 from kubectl_kata.status import ExitStatus
 
-__all__ = ["analyse", "exit_status_for", "probe_finding", "ENVIRONMENT_REASONS"]
+__all__ = ["analyse", "exit_status_for", "probe_finding", "expected_source_finding", "ENVIRONMENT_REASONS"]
 
 # probe failures that mean "doctor cannot work here", not "this node is broken"
 ENVIRONMENT_REASONS = ("forbidden", "unauthorized", "pod-security", "not-root", "tool-not-found",
@@ -97,6 +97,17 @@ def _node_context(facts, node_obj, version) -> NodeContext:
                        rollout_pending=pending, rollout=rollout)
 
 
+def expected_source_finding(exp) -> Finding:
+    """``cluster.expected-source``: where the expected versions came from (info for pool consensus, which says
+    nothing about the release)."""
+    detail = {"source": exp.source, "detail": exp.detail, "image": exp.image}
+    if exp.source == "consensus":
+        return Finding("cluster.expected-source", INFO, SUBJECT, "expected versions from pool consensus (%s)"
+                       % exp.detail, "pass --expected FILE to compare against the release", detail)
+    return Finding("cluster.expected-source", OK, SUBJECT, "expected versions from %s: %s%s" % (
+        exp.source, exp.detail, (" " + exp.image) if exp.image else ""), "", detail)
+
+
 def analyse(col: Collected) -> Dict[str, Any]:
     """The report document (see :mod:`kubectl_kata.doctor.report`) of what was collected. Pure."""
     facts, scope, exp = col.facts, col.scope, col.expectation
@@ -137,14 +148,7 @@ def analyse(col: Collected) -> Dict[str, Any]:
             fs.append(Finding(PROBE_CHECK, ERROR, node, "probe returned no data", "re-run doctor"))
         node_findings[node] = fs
     # where the expected versions came from, and whether the release has kata for each arch
-    detail = {"source": exp.source, "detail": exp.detail, "image": exp.image}
-    if exp.source == "consensus":
-        cluster_findings.append(Finding("cluster.expected-source", INFO, SUBJECT,
-                                        "expected versions from pool consensus (%s)" % exp.detail,
-                                        "pass --expected FILE to compare against the release", detail))
-    else:
-        cluster_findings.append(Finding("cluster.expected-source", OK, SUBJECT, "expected versions from %s: %s%s" % (
-            exp.source, exp.detail, (" " + exp.image) if exp.image else ""), "", detail))
+    cluster_findings.append(expected_source_finding(exp))
     if exp.source != "consensus":
         for arch, nodes in sorted(arch_nodes.items()):
             if arch in exp.missing or not exp.packages.get(arch):

@@ -31,7 +31,6 @@ import io
 import json
 import os
 import re
-import stat
 import tarfile
 import tempfile
 import threading
@@ -40,6 +39,7 @@ from typing import Any, Dict, Optional
 from kubectl_kata import __version__
 from kubectl_kata.core.nodefacts import RawResult
 from kubectl_kata.core.redact import redact_facts
+from kubectl_kata.doctor.archive import DIR, FILE, LINK, Entry, dir_entries, tar_entries
 from kubectl_kata.doctor.expected import Expectation, ExpectationError
 from kubectl_kata.doctor.model import Collected, ProbeRecord
 from kubectl_kata.errors import BundleError
@@ -210,15 +210,6 @@ def write_bundle(path: str, col: Collected, doc) -> str:
 
 # --------------------------------------------------------------------------- reading
 
-def _check_name(name: str) -> str:
-    if not name or "\x00" in name or name.startswith("/") or "\\" in name or re.match(r"^[A-Za-z]:", name):
-        raise BundleError("unsafe path in bundle: %r (absolute paths are refused)" % name)
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
-        raise BundleError("unsafe path in bundle: %r (path traversal with '..' is refused)" % name)
-    return "/".join(parts)
-
-
 def _strip_top(members: Dict[str, bytes]) -> Dict[str, bytes]:
     if "manifest.json" in members:
         return members
@@ -231,37 +222,31 @@ def _strip_top(members: Dict[str, bytes]) -> Dict[str, bytes]:
     raise BundleError("not a kubectl-kata doctor bundle: manifest.json not found")
 
 
+def _take(e: Entry, total: int, unpacked: str) -> int:
+    """The bytes read so far once ``e`` is read too; ``BundleError`` past a member's or the bundle's cap."""
+    if e.size > MAX_MEMBER_BYTES:
+        raise BundleError("bundle member %r is %d bytes, more than the %d-byte limit"
+                          % (e.name, e.size, MAX_MEMBER_BYTES))
+    total += e.size
+    if total > MAX_TOTAL_BYTES:
+        raise BundleError("bundle is larger than %d bytes%s" % (MAX_TOTAL_BYTES, unpacked))
+    return total
+
+
 def _from_tar(path: str) -> Dict[str, bytes]:
     members: Dict[str, bytes] = {}
     total = 0
-    try:
-        with tarfile.open(path, mode="r:*") as tar:
-            count = 0
-            for m in tar:
-                count += 1
-                if count > MAX_MEMBERS:
-                    raise BundleError("bundle has more than %d members" % MAX_MEMBERS)
-                name = _check_name(m.name)
-                if m.isdir():
-                    continue
-                if not m.isfile():
-                    kind = "link" if (m.issym() or m.islnk()) else "special file"
-                    raise BundleError("refusing %s %r in bundle (only regular files are accepted)" % (kind, m.name))
-                if m.size > MAX_MEMBER_BYTES:
-                    raise BundleError("bundle member %r is %d bytes, more than the %d-byte limit"
-                                      % (m.name, m.size, MAX_MEMBER_BYTES))
-                total += m.size
-                if total > MAX_TOTAL_BYTES:
-                    raise BundleError("bundle is larger than %d bytes unpacked" % MAX_TOTAL_BYTES)
-                fh = tar.extractfile(m)
-                data = fh.read(MAX_MEMBER_BYTES + 1) if fh else b""
-                if len(data) != m.size:
-                    raise BundleError("bundle member %r is truncated" % m.name)
-                members[name] = data
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        if isinstance(exc, BundleError):
-            raise
-        raise BundleError("cannot read bundle %s: %s" % (path, exc)) from None
+    count = 0
+    for e in tar_entries(path, "bundle", stream=False):
+        count += 1
+        if count > MAX_MEMBERS:
+            raise BundleError("bundle has more than %d members" % MAX_MEMBERS)
+        if e.kind == DIR:
+            continue
+        if e.kind != FILE:
+            raise BundleError("refusing %s %r in bundle (only regular files are accepted)" % (e.kind, e.name))
+        total = _take(e, total, " unpacked")
+        members["/".join(e.parts)] = e.read(MAX_MEMBER_BYTES)
     return members
 
 
@@ -269,30 +254,20 @@ def _from_dir(root: str) -> Dict[str, bytes]:
     members: Dict[str, bytes] = {}
     total = 0
     base = os.path.realpath(root)
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in list(dirnames) + filenames:
-            full = os.path.join(dirpath, name)
-            st = os.lstat(full)
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
-            if stat.S_ISLNK(st.st_mode):
-                real = os.path.realpath(full)
-                if not (real == base or real.startswith(base + os.sep)):
-                    raise BundleError("refusing link %r in bundle: it points outside the bundle" % rel)
-                raise BundleError("refusing link %r in bundle (only regular files are accepted)" % rel)
-            if stat.S_ISDIR(st.st_mode):
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                raise BundleError("refusing special file %r in bundle" % rel)
-            if st.st_size > MAX_MEMBER_BYTES:
-                raise BundleError("bundle member %r is %d bytes, more than the %d-byte limit"
-                                  % (rel, st.st_size, MAX_MEMBER_BYTES))
-            total += st.st_size
-            if total > MAX_TOTAL_BYTES:
-                raise BundleError("bundle is larger than %d bytes" % MAX_TOTAL_BYTES)
-            if len(members) >= MAX_MEMBERS:
-                raise BundleError("bundle has more than %d members" % MAX_MEMBERS)
-            with open(full, "rb") as fh:
-                members[_check_name(rel)] = fh.read(MAX_MEMBER_BYTES + 1)
+    for e in dir_entries(root, "bundle"):
+        if e.kind == LINK:
+            real = os.path.realpath(e.path)
+            if not (real == base or real.startswith(base + os.sep)):
+                raise BundleError("refusing link %r in bundle: it points outside the bundle" % e.name)
+            raise BundleError("refusing link %r in bundle (only regular files are accepted)" % e.name)
+        if e.kind == DIR:
+            continue
+        if e.kind != FILE:
+            raise BundleError("refusing special file %r in bundle" % e.name)
+        total = _take(e, total, "")
+        if len(members) >= MAX_MEMBERS:
+            raise BundleError("bundle has more than %d members" % MAX_MEMBERS)
+        members["/".join(e.parts)] = e.read(MAX_MEMBER_BYTES)
     return members
 
 
