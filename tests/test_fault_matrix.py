@@ -478,24 +478,31 @@ def render_matrix(results: Dict[tuple, tuple]) -> str:
 
 
 def test_fault_matrix(tmp_path, fake_oc):
+    """Cells run four at a time: each has its own fake cluster, kubeconfig and fake-oc state, and a cell is
+    mostly waiting (backoffs, timeouts, the simulated rollout). The CLI runs in-process in worker threads
+    (signal handlers are only installed from the main thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tests.fakebin.plugin import FakeOc
 
+    cells = [(fault, verb, fault.cells[verb]) for fault in FAULTS for verb in VERBS if fault.cells.get(verb)]
+
+    def one(index: int):
+        fault, verb, cell = cells[index]
+        cell_dir = tmp_path / f"cell{index}"
+        (cell_dir / "scenario").mkdir(parents=True)
+        (cell_dir / "state").mkdir()
+        oc = FakeOc(cell_dir / "scenario", cell_dir / "state")
+        res, state, leftovers, requests = run_cell(fault, verb, str(cell_dir), oc)
+        return (res.exit_code, state), check_cell(fault, verb, cell, res, state, leftovers, oc.live_pods(), requests)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(one, range(len(cells))))
     results: Dict[tuple, tuple] = {}
     failures: List[str] = []
-    n = 0
-    for fault in FAULTS:
-        for verb in VERBS:
-            cell = fault.cells.get(verb)
-            if cell is None:
-                continue
-            n += 1
-            cell_dir = tmp_path / f"cell{n}"
-            (cell_dir / "scenario").mkdir(parents=True)
-            (cell_dir / "state").mkdir()
-            oc = FakeOc(cell_dir / "scenario", cell_dir / "state")
-            res, state, leftovers, requests = run_cell(fault, verb, str(cell_dir), oc)
-            results[(fault.name, verb)] = (res.exit_code, state)
-            failures += check_cell(fault, verb, cell, res, state, leftovers, oc.live_pods(), requests)
+    for (fault, verb, _), (result, problems) in zip(cells, outcomes):
+        results[(fault.name, verb)] = result
+        failures += problems
     table = render_matrix(results)
     print("\n" + table)
     if os.environ.get("WRITE_FAULT_MATRIX") == "1" and not failures:
