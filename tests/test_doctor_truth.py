@@ -536,3 +536,38 @@ def test_staged_deployment_during_the_rollout_is_the_mcos_not_a_manual_change():
     sd = by_id(check_node("w", facts("staged-pending"), repo_expected(), ctx("staged-pending")),
                "node.staged-deployment")
     assert "`rpm-ostree cleanup -p`" in sd[0].hint
+
+
+# ------------------------------------------------------------------ 3. a realtime-kernel pool, end to end through analysis
+
+def _enabled_collected(kernel_type):
+    facts = facts_from("enabled-kata-oc-4.16.yaml")   # kata-oc pool, 3 nodes, all on the target config
+    for mc in facts["mcs"]:
+        if mc["metadata"]["name"].startswith("rendered-kata-oc-"):
+            mc["spec"]["kernelType"] = kernel_type
+    target = [p for p in facts["pools"] if p["metadata"]["name"] == "kata-oc"][0]["spec"]["configuration"]["name"]
+    url = [m for m in facts["mcs"] if m["metadata"]["name"] == target][0]["spec"]["osImageURL"]
+    nodes = ["worker-1", "worker-2", "worker-3"]
+    probes = {}
+    for n in nodes:
+        raw = _with_booted(nodesim.make_node_raw(node=n, kernel_type="realtime"),
+                           **{"container-image-reference": "ostree-unverified-registry:" + url,
+                              "container-image-reference-digest": url.rsplit("@", 1)[1]})
+        probes[n] = ProbeRecord(n, True, "ok", None, raw)
+    return Collected(facts=facts, scope={"pool": "kata-oc", "nodes": nodes, "selector": None}, probes=probes,
+                     expectation=Expectation(source="file", detail="test", packages={"x86_64": repo_expected()}))
+
+
+def test_realtime_kernel_pool_reports_no_problem_at_all():
+    doc = analyse(_enabled_collected("realtime"))
+    assert [(f["subject"], f["checkId"], f["severity"]) for f in doc["findings"] if f["severity"] in PROBLEMS] == []
+    assert doc["healthy"] is True
+    ul = [f for f in doc["findings"] if f["checkId"] == "node.unexpected-layered"]
+    assert {f["severity"] for f in ul} == {"ok"} and all(f["details"]["kernel_types"] == ["realtime"] for f in ul)
+
+
+def test_realtime_kernel_on_a_pool_that_does_not_ask_for_it():
+    doc = analyse(_enabled_collected("default"))
+    probs = sorted((f["subject"], f["checkId"], f["severity"]) for f in doc["findings"] if f["severity"] in PROBLEMS)
+    assert probs == [(n, "node.unexpected-layered", "warning") for n in ("worker-1", "worker-2", "worker-3")
+                     for _ in range(2)]
