@@ -80,3 +80,60 @@ def test_disable_during_an_enable_rollout_ends_disabled(make_fake_cluster, tmp_p
     assert fc.store.get("RuntimeClass", RUNTIMECLASS_NAME) is None
     pool = fc.store.get("MachineConfigPool", "worker")
     assert MC_NAME not in {s.get("name") for s in pool["spec"]["configuration"].get("source") or []}
+
+
+def _when_request(fc, method, suffix, action, timeout=60):
+    """Run `action()` in a thread as soon as the fake server has received `method ...suffix`."""
+    import threading
+
+    def watch():
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(r["method"] == method and r["path"].endswith(suffix) for r in fc.requests):
+                action()
+                return
+            time.sleep(0.01)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    return t
+
+
+def test_enable_removes_its_runtimeclass_when_the_machineconfig_went_away_meanwhile(make_fake_cluster, tmp_path):
+    """A `disable` deletes the MachineConfig after enable's rollout ended and before its RuntimeClass exists:
+    enable finds the MachineConfig gone after creating RuntimeClass kata, deletes it again and says so."""
+    from tests.clirunner import run_cli
+
+    fc = make_fake_cluster(workers=1)
+    kc = str(fc.write_kubeconfig(str(tmp_path / "kubeconfig")))
+    fc.delay("POST", r"/runtimeclasses$", 1.0, times=1)  # the window in which the other run deletes the MC
+    t = _when_request(fc, "POST", "/runtimeclasses", lambda: fc.store.delete("MachineConfig", MC_NAME))
+    res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc)
+    t.join()
+    assert res.exit_code == ExitStatus.ROLLOUT_FAILED, res.stderr
+    assert f"error: machineconfig {MC_NAME} was deleted while enable followed the rollout" in res.stderr
+    assert "runtimeclass.node.k8s.io/kata deleted" in res.stdout
+    assert fc.store.get("RuntimeClass", RUNTIMECLASS_NAME) is None
+    assert fc.store.get("MachineConfig", MC_NAME) is None
+
+
+def test_disable_removes_a_runtimeclass_created_meanwhile(make_fake_cluster, tmp_path):
+    """An `enable` creates RuntimeClass kata while `disable` follows the removal: disable deletes it at the end."""
+    from kubectl_kata.core import objects
+    from kubectl_kata.core.constants import pool_node_selector
+    from tests.clirunner import run_cli
+
+    fc = make_fake_cluster(workers=1)
+    kc = str(fc.write_kubeconfig(str(tmp_path / "kubeconfig")))
+    assert run_cli(["enable", "--timeout", "60s"], kubeconfig=kc).exit_code == 0
+    fc.mco.wait_idle()
+    fc.reset_requests()
+    late = objects.runtime_class(pool_node_selector("worker"))
+    t = _when_request(fc, "DELETE", "/machineconfigs/" + MC_NAME, lambda: fc.store.create(late))
+    res = run_cli(["disable", "--timeout", "60s"], kubeconfig=kc)
+    t.join()
+    assert res.exit_code == 0, res.stderr
+    assert "runtimeclass kata was created meanwhile by another kubectl-kata run" in res.stdout + res.stderr
+    assert fc.store.get("RuntimeClass", RUNTIMECLASS_NAME) is None
+    deletes = [r for r in fc.requests if r["method"] == "DELETE" and r["path"].endswith("/runtimeclasses/kata")]
+    assert len(deletes) == 2  # the one disable inspected, then the late one
