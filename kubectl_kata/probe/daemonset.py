@@ -111,7 +111,6 @@ def build_objects(name: str, namespace: str, image: str, script: str, where: Map
         "serviceAccountName": name,
         "automountServiceAccountToken": False,
         "hostPID": True,
-        "priorityClassName": "system-node-critical",
         "terminationGracePeriodSeconds": 5,
         "tolerations": [{"operator": "Exists"}],
         "containers": [{
@@ -133,10 +132,9 @@ def build_objects(name: str, namespace: str, image: str, script: str, where: Map
     ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": dict(meta),
           "spec": {"selector": {"matchLabels": {RUN_LABEL: run_id}},
                    "updateStrategy": {"type": "OnDelete"},
-                   "template": {"metadata": {"labels": dict(labels),
-                                             "annotations": {"target.workload.openshift.io/management":
-                                                             '{"effect": "PreferredDuringScheduling"}'}},
-                                "spec": pod_spec}}}
+                   # no priority class and no workload-partitioning annotation: both can be refused by a
+                   # cluster's quota/admission policy for an ordinary namespace, and a refused pod is a lost node
+                   "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec}}}
     return [cm, sa, rb, ds]
 
 
