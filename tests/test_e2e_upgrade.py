@@ -1,6 +1,8 @@
 """End to end: `kubectl kata upgrade` with the real CLI and kubernetes client against the fake API server and its
 simulated MCO. Legacy clusters are seeded by tests/fakeapi/seeds.py (legacy_objects / legacy_crio_dropin_mc,
-derived from OSC release-4.6/4.7). Every migration asserts the exact writes the server received."""
+derived from OSC release-4.6/4.7). Every migration asserts the exact writes the server received. On a legacy
+install upgrade inspects the nodes first (one debug pod per node): those tests run the fake `oc` (tests/fakebin)
+with clean nodes, or pass --no-inspect-nodes where the test is about the plan's own writes."""
 from __future__ import annotations
 
 import json
@@ -29,6 +31,18 @@ def _kc(fc, tmp_path):
 def writes(fc):
     """(method, path) of every mutating request, in order."""
     return [(r["method"], r["path"]) for r in fc.requests if r["method"] in ("POST", "PATCH", "PUT", "DELETE")]
+
+
+def _oc_env(fake_oc):
+    return {"FAKE_OC_SCENARIO_DIR": fake_oc.scenario_dir, "FAKE_OC_STATE_DIR": fake_oc.state_dir}
+
+
+def split_inspection(w):
+    """The writes of a legacy run that inspected its nodes: the debug namespace is created and deleted before the
+    migration's first write. Returns the migration's writes."""
+    assert w[0] == ("POST", "/api/v1/namespaces"), w
+    assert w[1][0] == "DELETE" and w[1][1].startswith("/api/v1/namespaces/kata-doctor-"), w
+    return w[2:]
 
 
 def _assert_migrated(fc, legacy_ns):
@@ -62,8 +76,9 @@ LEGACY_46_WRITES = [
 ]
 
 
-def test_legacy_46_migration_then_nothing_to_do(make_fake_cluster, tmp_path):
+def test_legacy_46_migration_then_nothing_to_do(make_fake_cluster, tmp_path, fake_oc):
     fc = make_fake_cluster(ocp_version="4.10.3", masters=1, workers=2, legacy="4.6")
+    fake_oc.configure(default={"scenario": "not-enabled", "release": "4.10"})
     kc = _kc(fc, tmp_path)
     doc = json.loads(run_cli(["status", "-o", "json"], kubeconfig=kc).stdout)
     assert doc["install"]["kind"] == "legacy"
@@ -72,9 +87,11 @@ def test_legacy_46_migration_then_nothing_to_do(make_fake_cluster, tmp_path):
     assert res.exit_code == ExitStatus.PREFLIGHT_REFUSED and "kubectl kata upgrade" in res.stderr
     fc.reset_requests()
 
-    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc)
+    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc, environ=_oc_env(fake_oc))
     assert res.exit_code == 0, res.stderr
-    assert writes(fc) == LEGACY_46_WRITES
+    assert split_inspection(writes(fc)) == LEGACY_46_WRITES
+    assert fake_oc.count("oc", "debug") == 2 and fake_oc.live_pods() == []
+    assert "Host leftovers (pool worker, 2 node(s) inspected):\n  worker-0: none\n  worker-1: none\n" in res.stdout
     assert "Install: legacy RPM-payload install" in res.stdout
     assert "namespace/kata-operator deleted" in res.stdout
     assert "machineconfig.machineconfiguration.openshift.io/%s created" % MC_NAME in res.stdout
@@ -83,26 +100,29 @@ def test_legacy_46_migration_then_nothing_to_do(make_fake_cluster, tmp_path):
     _assert_migrated(fc, "kata-operator")
 
     fc.reset_requests()
-    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc)
+    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc, environ=_oc_env(fake_oc))
     assert res.exit_code == 0 and "Nothing to do." in res.stdout, res.stderr
     assert writes(fc) == []
+    assert fake_oc.count("oc", "debug") == 2        # a plugin install: its nodes are not inspected again
     doc = json.loads(run_cli(["status", "-o", "json"], kubeconfig=kc).stdout)
     assert doc["install"]["kind"] == "plugin" and doc["install"]["current"] is True
     assert "Install:              kubectl-kata, revision 2\n" in run_cli(["status"], kubeconfig=kc).stdout
 
 
-def test_legacy_47_migration_adopts_the_runtimeclass(make_fake_cluster, tmp_path):
+def test_legacy_47_migration_adopts_the_runtimeclass(make_fake_cluster, tmp_path, fake_oc):
     fc = make_fake_cluster(ocp_version="4.10.3", masters=1, workers=2, legacy="4.7")
+    fake_oc.configure(default={"scenario": "not-enabled", "release": "4.10"})
     kc = _kc(fc, tmp_path)
     fc.reset_requests()
-    res = run_cli(["upgrade", "--yes", "-o", "json"] + FAST, kubeconfig=kc)
+    res = run_cli(["upgrade", "--yes", "-o", "json"] + FAST, kubeconfig=kc, environ=_oc_env(fake_oc))
     assert res.exit_code == 0, res.stderr
     plan = json.loads(res.stdout)
     assert plan["kind"] == "UpgradePlan" and plan["install"]["kind"] == "legacy"
+    assert [(h["node"], h["leftovers"]) for h in plan["hostLeftovers"]] == [("worker-0", []), ("worker-1", [])]
     assert [(a["op"], a["object"]["kind"]) for a in plan["actions"]] == [
         ("change", "RuntimeClass"), ("delete", "Namespace"), ("delete", "KataConfig"), ("create", "MachineConfig"),
         ("delete", "MachineConfig")]
-    assert writes(fc) == [
+    assert split_inspection(writes(fc)) == [
         ("PATCH", "/apis/node.k8s.io/v1/runtimeclasses/kata"),
         ("DELETE", "/api/v1/namespaces/kata-operator-system"),
         ("DELETE", "/apis/kataconfiguration.openshift.io/v1/kataconfigs/example-kataconfig"),
@@ -118,15 +138,16 @@ def test_dry_run_prints_plan_and_diff_and_writes_nothing(make_fake_cluster, tmp_
     fc = make_fake_cluster(ocp_version="4.10.3", masters=1, workers=2, legacy="4.6", mco=False)
     kc = _kc(fc, tmp_path)
     fc.reset_requests()
-    res = run_cli(["upgrade", "--dry-run"], kubeconfig=kc)
+    res = run_cli(["upgrade", "--dry-run", "--no-inspect-nodes"], kubeconfig=kc)
     assert res.exit_code == 0, res.stderr
     assert writes(fc) == []
     out = res.stdout
+    assert "note: the nodes were not inspected (--no-inspect-nodes): " in out
     assert "  1. delete RuntimeClass kata-oc: " in out
     assert "--- /dev/null\n+++ b/machineconfig/%s\n@@ " % MC_NAME in out
     assert "--- a/namespace/kata-operator\n+++ /dev/null\n@@ " in out
     assert "-  name: 50-kata-crio-dropin\n" in out
-    res = run_cli(["upgrade", "--dry-run", "-o", "yaml"], kubeconfig=kc)
+    res = run_cli(["upgrade", "--dry-run", "-o", "yaml", "--no-inspect-nodes"], kubeconfig=kc)
     doc = yaml.safe_load(res.stdout)
     assert doc["kind"] == "UpgradePlan" and doc["diff"].startswith("--- a/runtimeclass/kata-oc\n")
     assert writes(fc) == []
@@ -194,15 +215,18 @@ def test_crd_only_cluster_enable_warns_and_goes_on(make_fake_cluster, tmp_path):
     assert doc["install"]["kind"] == "plugin" and doc["install"]["leftovers"]
 
 
-def test_mixed_legacy_cluster_with_our_mc_finishes_the_migration(make_fake_cluster, tmp_path):
+def test_mixed_legacy_cluster_with_our_mc_finishes_the_migration(make_fake_cluster, tmp_path, fake_oc):
     fc = make_fake_cluster(ocp_version="4.10.3", masters=1, workers=2, legacy="4.6")
+    fake_oc.configure(default={"scenario": "not-enabled", "release": "4.10"})
     kc = _kc(fc, tmp_path)
     from kubectl_kata.core import objects
     fc.store.create(objects.machine_config("worker"))   # e.g. someone ran an older enable next to the legacy install
     fc.reset_requests()
-    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc)
+    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc, environ=_oc_env(fake_oc))
     assert res.exit_code == 0, res.stderr
-    assert ("POST", MC_PATH) not in writes(fc)
+    # a migration in progress is still a legacy install: its nodes are inspected first
+    assert ("POST", MC_PATH) not in split_inspection(writes(fc))
+    assert fake_oc.count("oc", "debug") == 2 and fake_oc.live_pods() == []
     _assert_migrated(fc, "kata-operator")
 
 
@@ -217,21 +241,22 @@ def test_failed_api_call_then_rerun_finishes(make_fake_cluster, tmp_path, method
     kc = _kc(fc, tmp_path)
     fc.fail_next(method, path_re, 403, message="injected refusal")
     fc.reset_requests()
-    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc)
+    res = run_cli(["upgrade", "--yes", "--no-inspect-nodes"] + FAST, kubeconfig=kc)
     assert res.exit_code == ExitStatus.CLUSTER_ERROR, res.stderr
     assert "Traceback" not in res.stderr
     first = writes(fc)
     assert first == LEGACY_46_WRITES[:LEGACY_46_WRITES.index(failed_step) + 1]
     fc.reset_requests()
-    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc)
+    res = run_cli(["upgrade", "--yes", "--no-inspect-nodes"] + FAST, kubeconfig=kc)
     assert res.exit_code == 0, res.stderr
     # the second run does exactly what the first left undone
     assert writes(fc) == LEGACY_46_WRITES[LEGACY_46_WRITES.index(failed_step):]
     _assert_migrated(fc, "kata-operator")
 
 
-def test_sigint_in_the_rollout_then_rerun_creates_the_runtimeclass(make_fake_cluster, tmp_path):
+def test_sigint_in_the_rollout_then_rerun_creates_the_runtimeclass(make_fake_cluster, tmp_path, fake_oc):
     fc = make_fake_cluster(ocp_version="4.10.3", masters=1, workers=3, legacy="4.6")
+    fake_oc.configure(default={"scenario": "not-enabled", "release": "4.10"})   # on PATH for the subprocess
     fc.mco.step_delay = 0.5
     kc = _kc(fc, tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "kubectl_kata", "upgrade", "--yes", "--timeout", "60s"],
@@ -249,6 +274,7 @@ def test_sigint_in_the_rollout_then_rerun_creates_the_runtimeclass(make_fake_clu
             proc.kill()
     assert proc.returncode == 130, (out, err)
     assert "Run `kubectl kata upgrade` again to finish the job." in err and "Traceback" not in err
+    assert fake_oc.count("oc", "debug") == 3 and fake_oc.live_pods() == []
     assert fc.store.get("RuntimeClass", "kata") is None      # not created before the rollout finished
     fc.mco.step_delay = 0.02
     fc.reset_requests()
@@ -271,13 +297,14 @@ def test_nothing_installed_has_nothing_to_do(make_fake_cluster, tmp_path):
     assert all(r["method"] == "GET" for r in fc.requests) and len(fc.requests) <= 16
 
 
-def test_paused_pool_stops_before_following_and_a_rerun_finishes(make_fake_cluster, tmp_path):
+def test_paused_pool_stops_before_following_and_a_rerun_finishes(make_fake_cluster, tmp_path, fake_oc):
     fc = make_fake_cluster(ocp_version="4.10.3", masters=1, workers=2, legacy="4.6")
+    fake_oc.configure(default={"scenario": "not-enabled", "release": "4.10"})
     kc = _kc(fc, tmp_path)
     pool = fc.store.get("MachineConfigPool", "worker")
     pool["spec"]["paused"] = True
     fc.store.update(pool)
-    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc)
+    res = run_cli(["upgrade", "--yes"] + FAST, kubeconfig=kc, environ=_oc_env(fake_oc))
     assert res.exit_code == 0, res.stderr
     assert "Pool worker is paused: nothing rolls out until it is unpaused" in res.stdout
     assert fc.store.get("MachineConfig", MC_NAME) is not None and fc.store.get("RuntimeClass", "kata") is None

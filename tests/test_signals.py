@@ -314,10 +314,12 @@ def test_first_signal_interrupts_repeats_let_cleanup_finish_second_ctrl_c_forces
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=sig_id)
 @pytest.mark.parametrize("phase", ["preflight", "change", "rollout-wait"])
-def test_upgrade_interrupted(make_fake_cluster, tmp_path, phase, sig):
+def test_upgrade_interrupted(make_fake_cluster, tmp_path, phase, sig, fake_oc):
     from tests.test_e2e_upgrade import _assert_migrated
 
     fc = make_fake_cluster(ocp_version="4.10.3", masters=1, workers=2, legacy="4.6")
+    # upgrade inspects a legacy install's nodes first: the fake oc (on PATH for the subprocess) serves clean nodes
+    fake_oc.configure(default={"scenario": "not-enabled", "release": "4.10"})
     kc = fc.write_kubeconfig(tmp_path / "kc")
     if phase == "preflight":
         fc.api.delay("GET", r"/machineconfigpools$", 3.0, times=1)
@@ -341,6 +343,8 @@ def test_upgrade_interrupted(make_fake_cluster, tmp_path, phase, sig):
         assert "Run `kubectl kata upgrade` again to finish the job" in err, err
     time.sleep(1.6)
     assert fc.store.get("RuntimeClass", RUNTIMECLASS_NAME) is None       # created only after the rollout
-    res = run_cli(["upgrade", "--yes", "--timeout", "60s"], kubeconfig=str(kc))
+    res = run_cli(["upgrade", "--yes", "--timeout", "60s"], kubeconfig=str(kc),
+                  environ={"FAKE_OC_SCENARIO_DIR": fake_oc.scenario_dir, "FAKE_OC_STATE_DIR": fake_oc.state_dir})
     assert res.exit_code == 0, res.stderr
     _assert_migrated(fc, "kata-operator")
+    assert fake_oc.live_pods() == []

@@ -110,9 +110,14 @@ SECTIONS = {
             "RuntimeClass `kata` is created. Objects of an older kubectl-kata revision are re-rendered. Nothing "
             "is deleted that cannot be attributed to the legacy install or to kubectl-kata; an operator-managed "
             "install is refused.",
-            "`--inspect-nodes` looks for host leftovers of a legacy install on the pool's nodes (one debug pod "
-            "per node, read-only, as doctor) and prints the commands that remove each; `--clean-nodes` also runs "
-            "the file removals after the plan, never package changes or reboots.",
+            "On a legacy install (or a migration from one still in progress) upgrade, --dry-run included, first "
+            "looks for its host leftovers on the pool's nodes (one debug pod per node, read-only, as doctor) and "
+            "prints the commands that remove each; a node that still has kata-runtime/kata-osbuilder layered stops "
+            "the migration before anything is written (exit 4), and nodes that cannot be inspected (no oc or "
+            "kubectl, forbidden, NotReady) stop it with exit 3. `--no-inspect-nodes` skips the inspection; the "
+            "plan then says in a note what that risks. On the other install kinds nothing is inspected unless "
+            "`--inspect-nodes` asks for it. `--clean-nodes` also runs the file removals after the plan, never "
+            "package changes or reboots.",
             "The plan is confirmed on a terminal, or carried out with `--yes`. `--dry-run` prints the plan and "
             "a unified diff of every object and writes nothing. A re-run after an interruption or a failed API "
             "call finishes the job.",
@@ -126,9 +131,11 @@ SECTIONS = {
             ("1", "With `--check`: a problem in the target (package gone for an architecture, extension name not "
                   "accepted)."),
             _USAGE,
-            ("3", _CLUSTER[1] + " With `--check`: the target could not be checked (unknown version, release or "
-                  "image unreadable, oc missing)."),
-            ("4", "Refused (operator-managed install) or not confirmed; nothing was modified."),
+            ("3", _CLUSTER[1] + " The nodes of a legacy install could not be inspected (pass "
+                  "`--no-inspect-nodes` to go on without). With `--check`: the target could not be checked "
+                  "(unknown version, release or image unreadable, oc missing)."),
+            ("4", "Refused (operator-managed install, legacy packages still layered on a node) or not confirmed; "
+                  "nothing was modified."),
             ("5", "The rollout failed: a node or the render controller degraded."),
             ("6", "The rollout did not finish within `--timeout`; it carries on in the cluster."),
             _INTERNAL,
@@ -137,7 +144,8 @@ SECTIONS = {
         "examples": [
             ("See the plan and the diff, change nothing:", "kubectl kata upgrade --dry-run"),
             ("Migrate without asking:", "kubectl kata upgrade --yes"),
-            ("List host leftovers per node and how to remove them:", "kubectl kata upgrade --dry-run --inspect-nodes"),
+            ("List host leftovers per node and how to remove them (legacy install):", "kubectl kata upgrade --dry-run"),
+            ("Migrate without looking at the nodes:", "kubectl kata upgrade --yes --no-inspect-nodes"),
             ("Check a target release before the cluster upgrades:", "kubectl kata upgrade --check --to-version 4.18.3"),
         ],
     },

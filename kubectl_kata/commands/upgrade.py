@@ -27,10 +27,13 @@ def _ask(env) -> bool:
                    "write nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Carry out the plan without asking (needed when not on a terminal).")
 @click.option("--inspect-nodes", is_flag=True,
-              help="Also look for host leftovers of a legacy install on the pool's nodes (one debug pod per node, "
-                   "read-only, as doctor) and print the commands that remove them.")
+              help="Look for host leftovers of a legacy install on the pool's nodes (one debug pod per node, "
+                   "read-only, as doctor) and print the commands that remove them. The default on a legacy "
+                   "install; this forces it for the other kinds.")
+@click.option("--no-inspect-nodes", is_flag=True,
+              help="Do not look at the nodes, even on a legacy install (the plan then says what that risks).")
 @click.option("--clean-nodes", is_flag=True,
-              help="Like --inspect-nodes, then run the file removals shown (never packages, never a reboot); "
+              help="Inspect the nodes, then run the file removals shown (never packages, never a reboot); "
                    "with --dry-run only shows them.")
 @click.option("--check", is_flag=True,
               help="Check a target release (--to-version or --to-image) before the cluster upgrades: "
@@ -42,7 +45,7 @@ def _ask(env) -> bool:
 @connection_options
 @verbosity_options
 @click.pass_obj
-def upgrade(env, dry_run, yes, inspect_nodes, clean_nodes, check, to_version, to_image, timeout, output, conn):
+def upgrade(env, dry_run, yes, inspect_nodes, no_inspect_nodes, clean_nodes, check, to_version, to_image, timeout, output, conn):
     """Bring a kata install to the current extension-based layout.
 
     \b
@@ -51,11 +54,18 @@ def upgrade(env, dry_run, yes, inspect_nodes, clean_nodes, check, to_version, to
     rollout is followed as `enable` does, then RuntimeClass `kata` is created.
     An install of an older kubectl-kata revision is re-rendered. At the current
     revision nothing is written. An operator-managed install is refused (exit 4).
+    On a legacy install the pool's nodes are inspected first (read-only, one
+    debug pod per node) and a node that still has kata-runtime layered stops
+    the migration before anything is written.
     Safe to re-run after an interruption: a re-run finishes the job.
     """
     from ..context import prog_name
     from ..errors import KataError, UsageProblem
 
+    if inspect_nodes and no_inspect_nodes:
+        raise UsageProblem("--inspect-nodes and --no-inspect-nodes are mutually exclusive")
+    if clean_nodes and no_inspect_nodes:
+        raise UsageProblem("--clean-nodes inspects the nodes: it does not go with --no-inspect-nodes")
     if check or to_version or to_image:
         if not check:
             raise UsageProblem("--to-version and --to-image need --check")
@@ -69,7 +79,7 @@ def upgrade(env, dry_run, yes, inspect_nodes, clean_nodes, check, to_version, to
     from ..core import upgrade_plan as up
     from ..render.output import render
     from ..services.cluster_facts import open_cluster
-    from ..services.upgrading import execute, plan_for
+    from ..services.upgrading import NOT_INSPECTED_NOTE, execute, inspects_nodes, plan_for
 
     from ..render.reporter import CliReporter
 
@@ -77,14 +87,22 @@ def upgrade(env, dry_run, yes, inspect_nodes, clean_nodes, check, to_version, to
     plan = plan_for(cluster)
     data_out = output in ("json", "yaml")
     reporter = CliReporter(env, to_stderr=data_out)
-    from ..core.installkind import LEGACY_MC_NAME
+    from ..core.installkind import KIND_LEGACY, LEGACY_MC_NAME
 
+    if not dry_run and not yes and not plan.nothing_to_do and not _stdin_tty(env):
+        # refused before any debug pod is started: nobody could confirm what the inspection would show
+        raise UsageProblem("not a terminal, so nobody can confirm the plan: nothing was changed",
+                           hint="pass --yes to carry it out (`--dry-run` shows the diff first)")
     hosts = None
-    if inspect_nodes or clean_nodes:
+    legacy = plan.install.kind == KIND_LEGACY
+    if inspects_nodes(plan, True if (inspect_nodes or clean_nodes) else (False if no_inspect_nodes else None)):
         from ..services.host_leftovers import inspect_nodes as inspect
 
         legacy_mc = any(a.ref.kind == "MachineConfig" and a.ref.name == LEGACY_MC_NAME for a in plan.actions)
-        hosts = inspect(env, conn, plan.pool or "worker", legacy_mc, reporter)
+        # on a legacy install the inspection is a safety check: every node must be looked at
+        hosts = inspect(env, conn, plan.pool or "worker", legacy_mc, reporter, required=legacy)
+    elif legacy:
+        plan = plan._replace(notes=list(plan.notes) + [NOT_INSPECTED_NOTE])
     if data_out:
         doc = plan.to_dict(with_diff=dry_run)
         if hosts is not None:

@@ -288,8 +288,9 @@ def plan_upgrade(facts: dict) -> UpgradePlan:
         notes.append("nodes of a legacy install may still carry its payload (layered kata-runtime/kata-osbuilder, "
                      "/opt/kata-install, /usr/local/kata, /etc/yum.repos.d/packages.repo): an MCO rollout does not "
                      "remove them, and kata-containers conflicts with the layered kata-runtime/kata-osbuilder, so "
-                     "the extension cannot be layered on a node that still has them; `kubectl kata upgrade "
-                     "--inspect-nodes` lists them per node with the commands that remove them")
+                     "the extension cannot be layered on a node that still has them; upgrade looks for them on "
+                     "the nodes first (unless --no-inspect-nodes) and lists them per node with the commands that "
+                     "remove them")
         kata_pods = facts.get("kata_pods")
         if isinstance(kata_pods, list) and kata_pods:
             notes.append("%d pod(s) use a kata RuntimeClass; they restart on the new runtime as their nodes reboot"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
+from ..core import installkind
 from ..core import upgrade_plan as up
 from ..core.constants import MC_NAME
 from ..core.upgrade_plan import UpgradePlan
@@ -18,7 +19,14 @@ from ..errors import NotFound, PreflightRefused
 from ..kube.resources import LEGACY_KATACONFIG
 from .reporting import Reporter
 
-__all__ = ["UpgradeRequest", "UpgradeResult", "gather_upgrade_facts", "plan_for", "execute"]
+__all__ = ["UpgradeRequest", "UpgradeResult", "gather_upgrade_facts", "plan_for", "execute", "inspects_nodes",
+           "NOT_INSPECTED_NOTE"]
+
+# said in the plan when a legacy install's nodes were not inspected (--no-inspect-nodes)
+NOT_INSPECTED_NOTE = ("the nodes were not inspected (--no-inspect-nodes): a node that still has the legacy "
+                      "kata-runtime/kata-osbuilder layered cannot layer the extension (kata-containers conflicts "
+                      "with them), so its rpm-ostree update fails and the pool degrades in the rollout (exit 5); "
+                      "payload files left on the nodes stay there")
 
 
 @dataclass
@@ -50,6 +58,17 @@ def plan_for(cluster) -> UpgradePlan:
     if plan.refusal is not None:
         raise PreflightRefused("%s (nothing was changed)" % plan.refusal.message, hint=plan.refusal.hint)
     return plan
+
+
+def inspects_nodes(plan: UpgradePlan, inspect: Optional[bool]) -> bool:
+    """Whether upgrade looks at the pool's nodes before anything is written. ``inspect`` is the user's choice
+    (``--inspect-nodes`` True, ``--no-inspect-nodes`` False, neither None). By default only a legacy install (or a
+    migration from one still in progress, which classifies as legacy) is inspected: its nodes may still carry the
+    layered kata-runtime/kata-osbuilder that the extension conflicts with. On the other kinds no host leftover can
+    be attributed to anything, so nothing is looked at unless asked."""
+    if inspect is not None:
+        return inspect
+    return plan.install.kind == installkind.KIND_LEGACY
 
 
 def _kind_key(action: up.Action) -> str:

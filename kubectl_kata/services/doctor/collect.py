@@ -158,10 +158,12 @@ def _backend(via: str, tool_path: str, namespace: Optional[str], req: DoctorRequ
 
 
 def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
-            on_node: Optional[Callable[[str, ProbeRecord], None]] = None) -> Collected:
+            on_node: Optional[Callable[[str, ProbeRecord], None]] = None, read_release: bool = True) -> Collected:
     """Talk to the cluster and the nodes. ``on_node(node, record)`` is called from the probe workers as each
     node finishes (the bundle writer streams the node's files then). Raises :class:`DoctorInterrupted` on
-    Ctrl-C once the debug pods and the namespace are gone."""
+    Ctrl-C once the debug pods and the namespace are gone. ``read_release=False`` (a caller that only needs the
+    node facts, e.g. upgrade's host-leftover inspection): no pull secret read, no ``oc image extract``; the
+    expectation is the nodes' consensus."""
     from ..cluster_facts import gather, open_cluster, require_openshift
 
     reporter = reporter if reporter is not None else Reporter()
@@ -247,7 +249,9 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
             restore_sigterm()
 
     expectation: Expectation
-    if interrupted is None:
+    if interrupted is None and not read_release:
+        expectation = interrupted_expectation(req, records, "not needed by the caller")
+    elif interrupted is None:
         try:
             expectation = choose_expectation(cluster, req, facts, scope, records, oc_path, global_flags,
                                              env.environ)
