@@ -115,6 +115,35 @@ def test_bundle_writer_redacts_even_unredacted_facts(tmp_path):
     assert facts["mcs"][0]["spec"]["extensions"] == ["sandboxed-containers"]
 
 
+def test_bundle_from_collected_facts_keeps_the_real_sizes(tmp_path):
+    # collect() redacts the facts and the bundle writer redacts them again: the second pass must keep the first
+    # one's "<n> bytes long" (it used to write "13 bytes long", the length of "56 bytes long", for every value)
+    members = _bundle(tmp_path, redact_facts(_facts()))
+    facts = json.loads(members["cluster/facts.json"])
+    config = facts["mcs"][0]["spec"]["config"]
+    user = config["passwd"]["users"][0]
+    assert user["passwordHash"] == "%d bytes long" % len(PLANTED["passwordHash"])
+    assert user["sshAuthorizedKeys"] == ["%d bytes long" % len(PLANTED["sshAuthorizedKeys"])]
+    f = config["storage"]["files"][0]
+    assert f["contents"]["source"] == "%d bytes long" % len(PLANTED["files.contents.source"])
+    assert f["append"][0]["source"] == "%d bytes long" % len(PLANTED["files.append.source"])
+    unit = config["systemd"]["units"][0]
+    assert unit["contents"] == "%d bytes long" % len(PLANTED["units.contents"])
+    assert unit["dropins"][0]["contents"] == "%d bytes long" % len(PLANTED["units.dropins.contents"])
+    assert facts == redact_facts(_facts())
+
+
+def test_secret_data_redacted_twice_keeps_its_size():
+    import base64
+
+    secret = {"kind": "Secret", "metadata": {"name": "pull-secret"},
+              "data": {".dockerconfigjson": base64.b64encode(b"x" * 300).decode()},
+              "stringData": {"token": "abcdef"}}
+    once = redact_object(secret)
+    assert once["data"] == {".dockerconfigjson": "300 bytes long"} and once["stringData"] == {"token": "6 bytes long"}
+    assert redact_object(once) == once
+
+
 def test_unredacted_facts_would_be_caught():
     # the check above can fail: the raw objects do contain every planted value
     raw = {"cluster/facts.json": json.dumps(_facts()).encode()}

@@ -38,7 +38,14 @@ _BLANK_ANNOTATIONS = ("openshift.io/token-secret.value", "kubectl.kubernetes.io/
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s\"']+@")
 
 
+# what redaction leaves in place of a value; redacting it again keeps it (collect() redacts the facts and the
+# bundle writer redacts them again: a second pass must not replace the size by the length of "<n> bytes long")
+_SIZED = re.compile(r"[0-9]+ bytes long")
+
+
 def _size(v: Any) -> str:
+    if isinstance(v, str) and _SIZED.fullmatch(v):
+        return v
     return "%d bytes long" % len(v.encode("utf-8") if isinstance(v, str) else json.dumps(v).encode("utf-8"))
 
 
@@ -112,7 +119,7 @@ def redact_object(obj: Any) -> Any:
             data = out.get(key)
             if isinstance(data, dict):
                 for k, v in list(data.items()):
-                    if k in _KEEP_SECRET_KEYS:
+                    if k in _KEEP_SECRET_KEYS or (isinstance(v, str) and _SIZED.fullmatch(v)):
                         continue
                     n = len(base64.b64decode(v)) if key == "data" and isinstance(v, str) and _b64ok(v) else \
                         len(str(v).encode())
