@@ -151,6 +151,7 @@ def test_help_and_completion_offer_diff(capsys):
 
 
 README_COMMANDS = [
+    "kubectl kata doctor --from examples/bundle-drifted-node",
     "kubectl kata doctor --from examples/must-gather-drifted-node/must-gather.local.8013482101",
     "kubectl kata doctor diff examples/bundle-drifted-node examples/bundle-after-update",
 ]
