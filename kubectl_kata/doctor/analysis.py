@@ -19,7 +19,8 @@ from kubectl_kata.doctor.model import Collected, ProbeRecord, parse_facts
 from kubectl_kata.doctor.report import PROBE_CHECK, build_report
 from kubectl_kata.status import ExitStatus
 
-__all__ = ["analyse", "exit_status_for", "probe_finding", "expected_source_finding", "ENVIRONMENT_REASONS"]
+__all__ = ["analyse", "exit_status_for", "probe_finding", "expected_source_finding", "node_context",
+           "ENVIRONMENT_REASONS"]
 
 # probe failures that mean "doctor cannot work here", not "this node is broken"
 ENVIRONMENT_REASONS = ("forbidden", "unauthorized", "pod-security", "not-root", "tool-not-found",
@@ -59,7 +60,7 @@ def _rendered_spec(mc) -> dict:
     return spec if isinstance(spec, dict) else {}
 
 
-def _node_context(facts, node_obj, version) -> NodeContext:
+def node_context(facts, node_obj, version) -> NodeContext:
     """What the cluster says the node should have: the pool's *target* rendered config decides whether the extension
     is requested (a node still on the previous config is waiting in the rollout, DOMAIN 3); the node's current and
     the target rendered configs together say what the MCO itself layers (extensions, kernelType; DOMAIN 12.1); the
@@ -142,7 +143,7 @@ def analyse(col: Collected) -> Dict[str, Any]:
                 gaps = set(unprovided_by_base(nf.package_index(), nf.base_packages,
                                               [dep_from_text(t) for t in texts]))
                 base_provided.setdefault(nf.arch, set()).update(t for t in texts if t not in gaps)
-            ctx = _node_context(facts, by_name.get(node), version)
+            ctx = node_context(facts, by_name.get(node), version)
             fs.extend(check_node(node, nf, expected, ctx))
         elif rec.ok:
             fs.append(Finding(PROBE_CHECK, ERROR, node, "probe returned no data", "re-run doctor"))

@@ -77,13 +77,11 @@ def analyse(mg: MustGather, load_expected: Optional[Callable[[List[str]], Any]] 
     """The doctor report of a must-gather (same document as a live run, plus ``source``). Pure: the expected versions
     come from ``load_expected(arches)`` when given (it reads ``--expected FILE``), else from the nodes' consensus."""
     from kubectl_kata.core.statusreport import rendered_includes_extension
-    from kubectl_kata.doctor.analysis import expected_source_finding
+    from kubectl_kata.doctor.analysis import expected_source_finding, node_context
     from kubectl_kata.doctor.checks_cluster import SUBJECT, check_cluster
     from kubectl_kata.doctor.checks_node import check_node
     from kubectl_kata.doctor.findings import ERROR, INFO, OK, NODE_CHECK_IDS, Finding
     from kubectl_kata.doctor.report import build_report
-
-    from kubectl_kata.doctor.analysis import _node_context as node_context
 
     facts = mg.facts
     scope = mustgather_scope(mg)

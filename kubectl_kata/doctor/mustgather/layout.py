@@ -1,6 +1,6 @@
 """The must-gather layout: which paths doctor uses and what each is, judged by its last components, so every
 image sub-directory of one ``must-gather.local.<n>/`` (the default one and the operator's) is recognised wherever
-it sits. Pure, apart from :func:`looks_like_mustgather`'s bounded look at a directory.
+it sits. Pure (looking at a directory is :mod:`.walk`'s).
 
 ``oc adm inspect``'s layout (openshift/oc ``pkg/cli/admin/inspect``)::
 
@@ -21,10 +21,9 @@ and the sandboxed containers operator's must-gather (its ``collection-scripts/ga
 """
 from __future__ import annotations
 
-import os
 from typing import List, Optional, Tuple
 
-__all__ = ["relevant", "image_of", "run_of", "prefix_of", "looks_like_mustgather", "NOTE_ONLY", "CLUSTER_KINDS",
+__all__ = ["relevant", "image_of", "run_of", "NOTE_ONLY", "CLUSTER_KINDS",
            "MCO_NS", "OSC_NS", "OSIMAGEURL_CM", "KATACONFIG_CRD", "OPERATOR_FILES", "NOT_A_MUSTGATHER"]
 
 NOT_A_MUSTGATHER = ("expected a kubectl-kata doctor bundle (manifest.json not found) or a must-gather "
@@ -106,31 +105,3 @@ def run_of(parts: List[str]) -> Optional[Tuple[str, ...]]:
         if p.startswith("must-gather.local."):
             return tuple(parts[:i + 1])
     return None
-
-
-def prefix_of(root: str) -> List[str]:
-    """The input directory's own trailing path components (so a directory below the image root, e.g.
-    ``.../cluster-scoped-resources/core``, still shows where its files sit)."""
-    parts = [p for p in os.path.abspath(root).replace(os.sep, "/").split("/") if p]
-    return parts[-5:]
-
-
-def looks_like_mustgather(path: str) -> bool:
-    """Cheap recognition for the ``--from`` dispatch (directories: a bounded look at the tree)."""
-    if not os.path.isdir(path):
-        return False
-    budget = 5000
-    prefix = prefix_of(path)
-    for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
-        rel = os.path.relpath(dirpath, path).replace(os.sep, "/")
-        base = prefix + ([p for p in rel.split("/") if p not in ("", ".")])
-        if base and base[-1] in ("cluster-scoped-resources", "namespaces", "sandboxed-containers"):
-            return True
-        for f in filenames:
-            budget -= 1
-            if relevant(base + [f]) is not None:
-                return True
-        budget -= len(dirnames)
-        if budget <= 0:
-            return False
-    return False

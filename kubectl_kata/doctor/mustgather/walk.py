@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
 from kubectl_kata.doctor.archive import DIR, FILE, Entry, dir_entries, is_tarball, tar_entries
-from kubectl_kata.doctor.mustgather.layout import NOT_A_MUSTGATHER, NOTE_ONLY, prefix_of, relevant
+from kubectl_kata.doctor.mustgather.layout import NOT_A_MUSTGATHER, NOTE_ONLY, relevant
 from kubectl_kata.errors import BundleError
 
-__all__ = ["Member", "Walker", "members", "MAX_FILE_BYTES", "MAX_READ_BYTES", "MAX_ENTRIES", "MAX_DECLARED_BYTES"]
+__all__ = ["Member", "Walker", "members", "looks_like_mustgather", "prefix_of", "MAX_FILE_BYTES", "MAX_READ_BYTES", "MAX_ENTRIES", "MAX_DECLARED_BYTES"]
 
 MAX_FILE_BYTES = 32 * 1024 * 1024          # one file doctor reads (a rendered MachineConfig is ~1 MiB)
 MAX_READ_BYTES = 1024 * 1024 * 1024        # everything doctor reads from one must-gather
@@ -95,3 +95,31 @@ def members(path: str, w: Walker) -> Iterator[Member]:
     if is_tarball(path):
         return _select(tar_entries(path, LABEL, stream=True), w, [], tarball=True)
     raise BundleError("%s is not a directory or a tarball: %s" % (path, NOT_A_MUSTGATHER))
+
+
+def prefix_of(root: str) -> List[str]:
+    """The input directory's own trailing path components (so a directory below the image root, e.g.
+    ``.../cluster-scoped-resources/core``, still shows where its files sit)."""
+    parts = [p for p in os.path.abspath(root).replace(os.sep, "/").split("/") if p]
+    return parts[-5:]
+
+
+def looks_like_mustgather(path: str) -> bool:
+    """Cheap recognition for the ``--from`` dispatch (directories: a bounded look at the tree)."""
+    if not os.path.isdir(path):
+        return False
+    budget = 5000
+    prefix = prefix_of(path)
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+        rel = os.path.relpath(dirpath, path).replace(os.sep, "/")
+        base = prefix + ([p for p in rel.split("/") if p not in ("", ".")])
+        if base and base[-1] in ("cluster-scoped-resources", "namespaces", "sandboxed-containers"):
+            return True
+        for f in filenames:
+            budget -= 1
+            if relevant(base + [f]) is not None:
+                return True
+        budget -= len(dirnames)
+        if budget <= 0:
+            return False
+    return False
