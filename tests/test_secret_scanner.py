@@ -175,6 +175,9 @@ def collected(tmp_path_factory):
             run(f"doctor --from {v}", ["doctor", "--from", str(bundle), v], ok=(1,))
             run(f"doctor --via kubectl {v}", ["doctor", "--via", "kubectl", "--image", "registry.example/tools:1",
                                               "--user", "fake", "--as", "system:admin", v], ok=(1,))
+        for v in ("-v", "-vv"):   # upgrade's plan and diff (nothing to upgrade on a current install)
+            run(f"upgrade --dry-run {v}", ["upgrade", "--dry-run", v])
+            run(f"upgrade --dry-run -o yaml {v}", ["upgrade", "--dry-run", "-o", "yaml", v])
         run("disable -vv", ["disable", "--timeout", "60s", "-vv"])
         run("disable --no-wait -v", ["disable", "--no-wait", "-v"])
         # failures at -vv: a wrong token (401), refused connection
@@ -211,7 +214,7 @@ def test_no_artifact_holds_a_secret(collected):
     names = " | ".join(artifacts)
     for what in ("status -v", "status -o yaml -vv", "enable dry-run=client yaml -vv", "enable -vv", "disable -vv",
                  "doctor -vv", "bundle-vv.tar.gz:kata-doctor-bundle/manifest.json", "doctor --via kubectl",
-                 "cassettes/doctor.yaml", "status --token= -vv", "argv of oc"):
+                 "cassettes/doctor.yaml", "status --token= -vv", "argv of oc", "upgrade --dry-run -vv"):
         assert what in names, what
     assert sum(1 for n in artifacts if n.startswith("cassettes/")) >= 5
     assert sum(1 for n in artifacts if ".tar.gz:" in n) >= 10
