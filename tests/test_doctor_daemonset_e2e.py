@@ -68,6 +68,8 @@ def problems(doc):
 
 
 def assert_clean(cluster):
+    # the namespace's DELETE answers at once (Terminating); the namespace controller empties and removes it
+    assert cluster.api.namespaces.wait_idle()
     cluster.daemonsets.wait_idle()
     assert cluster.store.list("DaemonSet") == []
     assert not [p for p in cluster.store.list("Pod") if p["metadata"]["namespace"].startswith("kata-doctor-")]

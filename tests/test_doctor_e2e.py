@@ -58,6 +58,7 @@ def problems(doc):
 
 def assert_clean(cluster, fake_oc):
     assert fake_oc.live_pods() == []
+    assert cluster.api.namespaces.wait_idle()       # a deleted namespace is Terminating until its controller ran
     assert not [n for n in cluster.store.list("Namespace") if n["metadata"]["name"].startswith("kata-doctor-")]
     assert not fake_oc.events("namespace-create")   # oc never made its own temporary namespaces
 

@@ -46,6 +46,7 @@ def split_inspection(w):
 
 
 def _assert_migrated(fc, legacy_ns):
+    assert fc.api.namespaces.wait_idle()        # a deleted namespace is Terminating until its controller ran
     assert fc.store.get("Namespace", legacy_ns) is None
     assert fc.store.get("KataConfig", "example-kataconfig") is None
     assert fc.store.get("MachineConfig", "50-kata-crio-dropin") is None

@@ -383,6 +383,7 @@ def run_cell(fault: Fault, verb: str, tmp, fake_oc):
         fc.clear_faults()
         if fc.mco is not None:
             fc.mco.wait_idle()
+        fc.api.namespaces.wait_idle()       # a deleted namespace is Terminating until its controller ran
         after = fingerprint(fc)
         leftovers = [n for (k, _, n) in after if k == "Namespace" and n.startswith("kata-doctor-")]
         state = state_of(fc)

@@ -221,9 +221,75 @@ def test_fake_controller_status_and_selector_scoping(ds_cluster, fake_oc):
     ds_cluster.store.flush()
     from kubectl_kata.kube.client import connect as _c  # noqa: F401  (same client as the plugin)
     ds_cluster.workloads.cluster.delete("Namespace", NS)
+    assert ds_cluster.api.namespaces.wait_idle()
     ds_cluster.daemonsets.wait_idle()
     assert ds_cluster.store.list("DaemonSet", NS) == [] and ds_cluster.store.list("Pod", NS) == []
     assert ds_cluster.store.list("ConfigMap", NS) == []
+    assert ds_cluster.store.get("Namespace", NS) is None
+
+
+def test_namespace_deletion_answers_terminating_and_empties_it_in_the_background(ds_cluster, tmp_path):
+    # as a real cluster: the DELETE answers at once with the namespace Terminating (kubectl shows it so); nothing
+    # new may be created in it meanwhile (403 NamespaceTerminating, and the DaemonSet controller makes no pod);
+    # the namespace controller then deletes the content, removes the `kubernetes` finalizer and the namespace
+    import json
+    import subprocess
+
+    from kubectl_kata.errors import ClusterError
+
+    fc = ds_cluster
+    NS = "kata-doctor-test2"        # made through the API: it has the `kubernetes` finalizer
+    fc.workloads.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    objs = build_objects("probe", NS, "registry.example/tools:1", "@@KATA-abcdefgh12345678",
+                         {"nodeSelector": {"node-role.kubernetes.io/worker": ""}}, "r2")
+    for o in objs:
+        fc.workloads.create(o)
+    fc.daemonsets.wait_idle()
+    assert len(fc.store.list("Pod", NS)) == 3
+    fc.store.flush()
+    fc.reset_requests()
+    stall = threading.Event()
+    orig = fc.api.namespaces._delete_content
+
+    def slow(name):
+        stall.wait(10)          # the controller has not got to it yet: what a client sees right after DELETE
+        orig(name)
+
+    fc.api.namespaces._delete_content = slow
+    try:
+        answer = fc.workloads.cluster.request("DELETE", "/api/v1/namespaces/" + NS, what="namespace")
+        assert answer["status"]["phase"] == "Terminating" and answer["metadata"]["deletionTimestamp"]
+        assert [r["status"] for r in fc.requests if r["method"] == "DELETE"] == [200]
+        live = fc.store.get("Namespace", NS)
+        assert live["status"]["phase"] == "Terminating" and live["spec"]["finalizers"] == ["kubernetes"]
+        assert len(fc.store.list("Pod", NS)) == 3          # content still there until the controller runs
+        out = subprocess.run(["/usr/bin/kubectl", "--kubeconfig", fc.kc, "get", "ns", NS, "--no-headers"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.split()[:2] == [NS, "Terminating"], out
+        with pytest.raises(ClusterError) as exc:
+            fc.workloads.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": NS}})
+        assert "unable to create new content in namespace %s because it is being terminated" % NS in exc.value.message
+        again = fc.workloads.cluster.request("DELETE", "/api/v1/namespaces/" + NS, what="namespace")
+        assert again["metadata"]["deletionTimestamp"] == answer["metadata"]["deletionTimestamp"]
+        # a pod the DaemonSet controller would now recreate is refused too
+        pod = fc.store.list("Pod", NS)[0]
+        fc.store.delete("Pod", pod["metadata"]["name"], NS)
+        fc.store.flush()
+        ds = fc.store.get("DaemonSet", "probe", NS)
+        fc.daemonsets._reconcile(NS, "probe")
+        assert len(fc.store.list("Pod", NS)) == 2 and ds is not None
+    finally:
+        stall.set()
+    assert fc.api.namespaces.wait_idle()
+    fc.daemonsets.wait_idle()
+    assert fc.store.get("Namespace", NS) is None
+    assert fc.store.list("Pod", NS) == [] and fc.store.list("DaemonSet", NS) == []
+    assert fc.store.list("ConfigMap", NS) == [] and fc.store.list("ServiceAccount", NS) == []
+    # the watch saw Terminating (MODIFIED), the finalize (MODIFIED, no finalizer) and then DELETED
+    events = [(t, o["status"].get("phase"), tuple(o["spec"].get("finalizers") or ()))
+              for t, o in fc.store.history_since("Namespace", 0) if o["metadata"]["name"] == NS]
+    assert events == [("ADDED", "Active", ("kubernetes",)), ("MODIFIED", "Terminating", ("kubernetes",)),
+                      ("MODIFIED", "Terminating", ()), ("DELETED", "Terminating", ())], json.dumps(events)
 
 
 def test_access_review_follows_the_policy_and_forbidden_verbs(ds_cluster):

@@ -201,6 +201,7 @@ def _alive(pid):
 
 def _assert_doctor_clean(fc, fake_oc):
     assert fake_oc.live_pods() == []
+    assert fc.api.namespaces.wait_idle()        # a deleted namespace is Terminating until its controller ran
     assert not [n for n in fc.store.list("Namespace") if n["metadata"]["name"].startswith("kata-doctor-")]
     left = [inv for inv in fake_oc.invocations() if _alive(inv["pid"])]
     assert left == [], left     # no oc/kubectl child outlives the run

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from . import validation
+from .namespaces import NamespaceController, terminating, terminating_message
 from .store import AlreadyExists, Conflict, Gone, Invalid, NotFound, StoreError, now_rfc3339
 
 # --------------------------------------------------------------------------------------------- resources
@@ -657,6 +658,7 @@ class APIServer:
         self._httpd = None
         self._thread = None
         self.stopping = threading.Event()
+        self.namespaces = NamespaceController(self)     # namespace deletion in the background (namespaces.py)
 
     # ---------------------------------------------------------------- lifecycle
     def start(self, port: int = 0) -> str:
@@ -1186,10 +1188,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         obj.setdefault("metadata", {})
         return obj
 
-    def _check_namespace(self, ns):
-        if ns and self.api.store.get("Namespace", ns) is None:
+    def _check_namespace(self, ns, res=None, name=None):
+        obj = self.api.store.get("Namespace", ns) if ns else None
+        if ns and obj is None:
             raise APIError(404, 'namespaces "%s" not found' % ns,
                            details={"name": ns, "group": "", "kind": "namespaces"})
+        if res is not None and terminating(obj):      # NamespaceLifecycle admission
+            msg = terminating_message(res.qualified, name or "", ns)
+            raise APIError(403, msg, "Forbidden", details={
+                "name": name or "", "group": res.group, "kind": res.plural,
+                "causes": [{"reason": "NamespaceTerminating", "message": msg.split(" is forbidden: ", 1)[1],
+                            "field": "metadata.namespace"}]})
 
     def _validate(self, res, obj):
         validation.apply_defaults(obj)
@@ -1263,7 +1272,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 raise APIError(400, "the namespace of the provided object does not match the namespace sent on the "
                                     "request")
             md["namespace"] = ns or md.get("namespace") or "default"
-            self._check_namespace(md["namespace"])
+            self._check_namespace(md["namespace"], res, md.get("name") or md.get("generateName") or "")
         for f in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"):
             md.pop(f, None)
         self._defaults_for_new(res, obj)
@@ -1387,7 +1396,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             amd["name"] = name
             if res.namespaced:
                 amd["namespace"] = ns
-                self._check_namespace(ns)
+                self._check_namespace(ns, res, name)
             new = copy.deepcopy(applied)
             new["metadata"]["managedFields"] = [entry]
             self._defaults_for_new(res, new)
@@ -1432,17 +1441,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if query.get("dryRun") == "All":
                 return self._respond_obj(200, res, old, query)
             try:
-                gone = store.delete(res.kind, name, ns)
+                if res.kind == "Namespace":
+                    # answered at once: Terminating; the namespace controller empties and removes it (namespaces.py;
+                    # every namespace made through the API has the `kubernetes` finalizer)
+                    gone = self.api.namespaces.mark(name)
+                else:
+                    gone = store.delete(res.kind, name, ns)
             except StoreError as e:
                 self._store_error(res, e)
-            if res.kind == "Namespace":
-                for r in self.api.resources():
-                    if r.namespaced:
-                        for o in store.list(r.kind, name):
-                            try:
-                                store.delete(r.kind, o["metadata"]["name"], name)
-                            except NotFound:
-                                pass
         return self._respond_obj(200, res, gone, query)
 
     def _do_delete_collection(self, res, ns, name, sub, query, raw):

@@ -237,8 +237,10 @@ class ObjectStore:
             if _body_without_meta_status(old) != _body_without_meta_status(obj):
                 gen += 1
             md["generation"] = gen
-            if omd.get("deletionTimestamp") and not md.get("finalizers"):
-                # last finalizer removed: the object goes away now
+            if omd.get("deletionTimestamp") and not md.get("finalizers") and not (
+                    kind == "Namespace" and (obj.get("spec") or {}).get("finalizers")):
+                # last finalizer removed: the object goes away now (a Terminating namespace waits for its
+                # controller to empty it and to remove spec.finalizers: namespaces.py)
                 rv = self._next_rv()
                 md["resourceVersion"] = str(rv)
                 del self._objects[key]
@@ -252,6 +254,29 @@ class ObjectStore:
             self._objects[key] = obj
             self._record(rv, "MODIFIED", obj)
             return copy.deepcopy(obj)
+
+    def update_deleting(self, obj: dict) -> dict:
+        """Write ``obj`` as is, ``metadata.deletionTimestamp`` included (the namespace registry marking a namespace
+        Terminating, and its controller's finalize): a MODIFIED event, never a deletion."""
+        obj = copy.deepcopy(obj)
+        md = _meta(obj)
+        with self.lock:
+            key = self._key(obj.get("kind"), md.get("name", ""), md.get("namespace"))
+            old = self._objects.get(key)
+            if old is None:
+                raise NotFound(obj.get("kind"), md.get("name", ""), md.get("namespace"))
+            for f in ("uid", "creationTimestamp"):
+                md[f] = old["metadata"][f]
+            rv = self._next_rv()
+            md["resourceVersion"] = str(rv)
+            self._objects[key] = obj
+            self._record(rv, "MODIFIED", obj)
+            return copy.deepcopy(obj)
+
+    def names(self, kind: str, namespace: str | None = None) -> list:
+        """Names of the ``kind`` objects (in ``namespace``), sorted, without copying the objects."""
+        with self.lock:
+            return sorted(n for (k, ns, n) in self._objects if k == kind and (namespace is None or ns == namespace))
 
     def delete(self, kind: str, name: str, namespace: str | None = None) -> dict:
         with self.lock:
