@@ -32,7 +32,7 @@ from tests.fakeapi import FakeCluster  # noqa: E402
 from tests.fakeapi.daemonset import install_daemonsets  # noqa: E402
 
 
-def run_one(n, start_s, log_s, parallel, tmp):
+def run_one(n, start_s, log_s, parallel, tmp, profile=None):
     fc = FakeCluster(workers=n, masters=3, mco=False).start()
     ctl = install_daemonsets(fc, start_latency_s=start_s, log_latency_s=log_s, status_interval_s=1.0)
     try:
@@ -49,9 +49,14 @@ def run_one(n, start_s, log_s, parallel, tmp):
                "FAKE_OC_SCENARIO_DIR": scen, "FAKE_OC_STATE_DIR": state}
         bundle = os.path.join(tmp, "bundle-%d.tar.gz" % n)
         fc.reset_requests()
-        argv = [sys.executable, "-m", "kubectl_kata", "doctor", "--via", "daemonset", "--pool", "worker",
+        # not `-m cProfile`: it swallows SystemExit, so the run would always exit 0 (and its rc would differ from
+        # that of `doctor --from` on its bundle although the reports are the same)
+        prof = ["-c", _PROFILED % os.path.join(profile, "doctor-%d.prof" % n)] if profile else ["-m", "kubectl_kata"]
+        argv = [sys.executable] + prof + ["doctor", "--via", "daemonset", "--pool", "worker",
                 "--parallel", str(parallel), "--node-timeout", "10m", "--bundle", bundle, "-o", "json"]
+        t_start = time.time()
         wall, rc, out, err, rss = _measured(argv, env)
+        t_end = t_start + wall
         if rc not in (0, 1):
             raise SystemExit("doctor failed (%d): %s" % (rc, err.decode()[-2000:]))
         doc = json.loads(out)
@@ -62,6 +67,12 @@ def run_one(n, start_s, log_s, parallel, tmp):
         logs = [r for r in reqs if r["path"].endswith("/log")]
         per_node_log = {r["path"].split("/")[-2] for r in logs}
         others = [r for r in reqs if not r["path"].endswith("/log")]
+        phases = _phases(reqs, t_start, t_end)
+        # the fake's namespace controller may still be emptying the run's namespace (as a real one would, on other
+        # machines): let it finish so it does not share the CPUs with the measurement of T
+        fc.api.namespaces.wait_idle(600)
+        ns_left = [n for n in fc.store.names("Namespace") if n.startswith("kata-doctor-")]
+        ns_after_exit = round(max(0.0, time.time() - t_end), 2)     # namespace gone this long after exit
         t_wall, t_rc, t_out, t_err, t_rss = _measured(
             [sys.executable, "-m", "kubectl_kata", "doctor", "--from", bundle, "-o", "json"],
             {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "PYTHONPATH": ROOT})
@@ -78,10 +89,47 @@ def run_one(n, start_s, log_s, parallel, tmp):
                 "pod_watches": len(pod_watches), "log_gets": len(logs), "distinct_pods_logged": len(per_node_log),
                 "other_api_calls": len(others), "bundle_mb": round(os.path.getsize(bundle) / 1e6, 1),
                 "report_nodes": len(doc["nodes"]), "collector": doc.get("collector", {}).get("name"),
-                "same_report_from_bundle": same}
+                "same_report_from_bundle": same, "phases_s": phases, "namespaces_left": ns_left,
+                "ns_deletion_after_exit_s": ns_after_exit}
     finally:
         ctl.stop()
         fc.stop()
+
+
+_PROFILED = """import cProfile, runpy, sys
+sys.argv = ["kubectl_kata"] + sys.argv[1:]
+prof, code = cProfile.Profile(), 0
+try:
+    prof.runcall(runpy.run_module, "kubectl_kata", run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    code = exc.code
+finally:
+    prof.dump_stats(%r)
+sys.exit(code)
+"""
+
+
+def _phases(reqs, t_start, t_end):
+    """Where the live run's time went, from the fake API server's request log (each entry has its arrival time):
+    facts (start -> namespace create), setup (-> DaemonSet create), collection (-> DaemonSet delete: the last
+    node's log is in), namespace (-> namespace DELETE answered), after (-> exit: expectation, analysis, bundle)."""
+    def first(pred):
+        return next((r["time"] for r in reqs if pred(r)), None)
+
+    ns_post = first(lambda r: r["method"] == "POST" and r["path"] == "/api/v1/namespaces")
+    ds_post = first(lambda r: r["method"] == "POST" and r["path"].endswith("/daemonsets"))
+    ds_del = first(lambda r: r["method"] == "DELETE" and "/daemonsets/" in r["path"])
+    ns_del = first(lambda r: r["method"] == "DELETE" and r["path"].startswith("/api/v1/namespaces/kata-doctor-"))
+    logs = [r["time"] for r in reqs if r["path"].endswith("/log")]
+    marks = [("facts", ns_post), ("setup", ds_post), ("first_log", logs[0] if logs else None),
+             ("last_log", logs[-1] if logs else None), ("ds_delete", ds_del), ("ns_delete", ns_del),
+             ("exit", t_end)]
+    out, prev = {}, t_start
+    for name, t in marks:
+        if t is not None:
+            out[name] = round(t - prev, 2)
+            prev = t
+    return out
 
 
 def _measured(argv, env):
@@ -113,16 +161,18 @@ def main():
     ap.add_argument("--start", type=float, default=5.0, help="pod start latency S (s)")
     ap.add_argument("--log", type=float, default=0.2, help="log fetch latency l (s)")
     ap.add_argument("--parallel", type=int, default=50)
+    ap.add_argument("--profile", metavar="DIR", help="run the live doctor under cProfile, write DIR/doctor-N.prof "
+                                                      "(the wall time is then not comparable to the bound)")
     a = ap.parse_args()
     ok = True
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in [int(x) for x in a.nodes.split(",")]:
-            r = run_one(n, a.start, a.log, a.parallel, tmp)
+            r = run_one(n, a.start, a.log, a.parallel, tmp, a.profile)
             rows.append(r)
             good = (r["wall_s"] <= r["bound_s"] and r["pod_lists"] == 1 and r["pod_watches"] == 1
                     and r["log_gets"] == r["distinct_pods_logged"] == n and r["report_nodes"] == n
-                    and r["same_report_from_bundle"] and (n < 5000 or r["rss_mb"] < 1024))
+                    and r["same_report_from_bundle"] and not r["namespaces_left"] and (n < 5000 or r["rss_mb"] < 1024))
             r["ok"] = good
             ok &= good
             print(json.dumps(r), flush=True)

@@ -97,6 +97,9 @@ _LAST_FACTS: Dict[str, Any] = {}
 def _spooled_class(record_cls):
     if record_cls not in _CLASSES:
         def _get(self):
+            hot = self.__dict__.get("_hot")
+            if hot is not None:             # the node's outputs while its on_node (bundle writer) runs
+                return hot
             path = self.__dict__.get("_path")
             return SpooledRecords.get(path) if path else None
 
@@ -150,10 +153,14 @@ def run_daemonset(cluster, namespace: str, image: str, req, facts: Dict[str, Any
         rec = spooled_record(record_cls, spool, res)
         records[res.node] = rec
         if on_node is not None:
+            # the outputs just written are handed over from memory, not read back from the spool
+            rec.__dict__["_hot"] = res.raw
             try:
                 on_node(res.node, rec)
             except Exception:  # noqa: BLE001 - the bundle writer reports its own failure at the end
                 pass
+            finally:
+                rec.__dict__.pop("_hot", None)
         res.raw = None              # on disk now; the collector keeps no node's outputs
 
     collector = DaemonSetCollector(WorkloadAPI(cluster, connections=req.parallel + 2), namespace, image)
