@@ -129,6 +129,7 @@ def parse_framed(data: Union[bytes, str], nonce: str) -> Tuple[Dict[str, RawResu
     problems: List[str] = []    # problems with single lines
     begins = 0
     ended = False
+    early: List[str] = []       # items seen before any BEGIN
     lines = raw.split(b"\n")
     cut_line = len(lines) - 1 if lines and lines[-1] else -1   # no final newline: last line cut
     for idx, line in enumerate(lines):
@@ -181,7 +182,12 @@ def parse_framed(data: Union[bytes, str], nonce: str) -> Tuple[Dict[str, RawResu
             continue
         if ended:
             problems.append("item %r appears after the END marker" % key)
+        elif not begins:
+            early.append(key)
         items[key] = RawResult(out, err, int(attrs[b"rc"]))
+
+    if begins and early:   # out of the block: the BEGIN line came later (lines reordered or spliced)
+        problems.append("item(s) %s appear before the BEGIN marker" % ", ".join(repr(k) for k in early))
 
     if not begins:
         if items or ended:
