@@ -29,7 +29,7 @@ import re
 import signal
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .. import interrupts
 from ..core.selectors import matches

@@ -52,7 +52,7 @@ def disable(cluster, req: DisableRequest, reporter,
             monotonic: Callable[[], float] = time.monotonic) -> DisableOutcome:
     from ..core.preflight import preflight_disable
     from .cluster_facts import gather
-    from .follow import follow_pool, pool_nodes
+    from .follow import RecheckWhileFollowing, follow_pool, pool_nodes
     from .preflight import refuse_on_errors
 
     if hasattr(cluster, "limit_to"):
@@ -96,7 +96,8 @@ def disable(cluster, req: DisableRequest, reporter,
     def follow(pool_name):
         try:
             outcome.rollout = follow_pool(cluster, pool_name, MC_NAME, False, req.timeout,
-                                          _WatchForReturn(reporter, cluster, monotonic), monotonic)
+                                          RecheckWhileFollowing(reporter, monotonic,
+                                                                lambda: _raise_if_back(cluster)), monotonic)
         except _MachineConfigBack as back:
             raise RolloutFailed(f"machineconfig {MC_NAME} was created again while disable followed the rollout of "
                                 f"pool {pool_name} (by {back.owner}); sandboxed containers stay enabled",
@@ -190,33 +191,11 @@ class _MachineConfigBack(Exception):
         self.owner = owner
 
 
-class _WatchForReturn:
-    """Reporter wrapper used while disable follows its rollout: when the pool's target includes our
-    MachineConfig again (phase `rendering` after a rendered one), or stays `rendering` for long, read it once
-    -- a concurrent `enable` may have created it again, and then the removal will never roll out."""
-
-    RECHECK_S = 10.0
-
-    def __init__(self, inner, cluster, monotonic):
-        self._inner, self._cluster, self._monotonic = inner, cluster, monotonic
-        self._last_phase = None
-        self._checked = monotonic()
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    def rollout(self, state) -> None:
-        self._inner.rollout(state)
-        phase = getattr(state, "phase", None)
-        now = self._monotonic()
-        if phase == "rendering" and (self._last_phase not in (None, "rendering")
-                                     or now - self._checked >= self.RECHECK_S):
-            self._checked = now
-            mc = self._cluster.get("MachineConfig", MC_NAME)
-            if mc is not None:
-                raise _MachineConfigBack("another kubectl-kata run" if objects.is_ours(mc)
-                                         else objects.operator_owner(mc) or "someone else")
-        self._last_phase = phase
+def _raise_if_back(cluster) -> None:
+    mc = cluster.get("MachineConfig", MC_NAME)
+    if mc is not None:
+        raise _MachineConfigBack("another kubectl-kata run" if objects.is_ours(mc)
+                                 else objects.operator_owner(mc) or "someone else")
 
 
 def _named(kind: str, obj: dict) -> dict:

@@ -177,31 +177,9 @@ def _accept_concurrent(found: dict, req: EnableRequest, reporter) -> None:
                   f"(resourceVersion {(found.get('metadata') or {}).get('resourceVersion')}).")
 
 
-class _WatchForRemoval:
-    """Reporter wrapper used while enable follows its rollout: when the pool's target stops including our
-    MachineConfig (phase `rendering` after a rendered one), or stays `rendering` for long, read the
-    MachineConfig once -- a concurrent `disable` may have deleted it, and then no rollout will ever come."""
-
-    RECHECK_S = 10.0
-
-    def __init__(self, inner, cluster, monotonic):
-        self._inner, self._cluster, self._monotonic = inner, cluster, monotonic
-        self._last_phase = None
-        self._checked = monotonic()
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    def rollout(self, state) -> None:
-        self._inner.rollout(state)
-        phase = getattr(state, "phase", None)
-        now = self._monotonic()
-        if phase == "rendering" and (self._last_phase not in (None, "rendering")
-                                     or now - self._checked >= self.RECHECK_S):
-            self._checked = now
-            if self._cluster.get("MachineConfig", MC_NAME) is None:
-                raise _MachineConfigGone()
-        self._last_phase = phase
+def _raise_if_gone(cluster) -> None:
+    if cluster.get("MachineConfig", MC_NAME) is None:
+        raise _MachineConfigGone()
 
 
 class _MachineConfigGone(Exception):
@@ -241,7 +219,7 @@ def _label_nodes(reporter, cluster, facts, req, dry_run, names=None) -> List[str
 
 
 def _finish(cluster, req, facts, outcome: EnableOutcome, reporter, monotonic) -> EnableOutcome:
-    from .follow import follow_pool
+    from .follow import RecheckWhileFollowing, follow_pool
 
     pool_obj = next((p for p in facts["pools"] if p["metadata"]["name"] == req.pool), None)
     if not req.no_wait and pool_obj is not None and (pool_obj.get("spec") or {}).get("paused"):
@@ -252,7 +230,8 @@ def _finish(cluster, req, facts, outcome: EnableOutcome, reporter, monotonic) ->
         return outcome
     try:
         outcome.rollout = follow_pool(cluster, req.pool, MC_NAME, True, req.timeout,
-                                      _WatchForRemoval(reporter, cluster, monotonic), monotonic)
+                                      RecheckWhileFollowing(reporter, monotonic, lambda: _raise_if_gone(cluster)),
+                                      monotonic)
     except _MachineConfigGone:
         raise _gone_error(req) from None
     outcome.runtime_class = _ensure_runtimeclass(reporter, cluster, req)

@@ -174,3 +174,30 @@ def _degraded_hint(state) -> str:
     return ("inspect the node with `oc describe node` and the machine-config-daemon logs "
             "(`oc logs -n openshift-machine-config-operator -l k8s-app=machine-config-daemon`); "
             "`kubectl kata doctor` checks the node's packages")
+
+
+class RecheckWhileFollowing:
+    """Reporter wrapper used while a verb follows its rollout. When the pool's target goes back to `rendering`
+    after a rendered one, or stays `rendering` for long, ``recheck()`` is called once: a concurrent run may
+    have created or deleted our MachineConfig, and then the rollout being waited for never comes.
+    ``recheck`` raises to stop following."""
+
+    RECHECK_S = 10.0
+
+    def __init__(self, inner, monotonic: Callable[[], float], recheck: Callable[[], None]):
+        self._inner, self._monotonic, self._recheck = inner, monotonic, recheck
+        self._last_phase = None
+        self._checked = monotonic()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def rollout(self, state) -> None:
+        self._inner.rollout(state)
+        phase = getattr(state, "phase", None)
+        now = self._monotonic()
+        if phase == "rendering" and (self._last_phase not in (None, "rendering")
+                                     or now - self._checked >= self.RECHECK_S):
+            self._checked = now
+            self._recheck()
+        self._last_phase = phase

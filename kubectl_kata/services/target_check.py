@@ -16,7 +16,6 @@ Exit codes as doctor: 0 fine, 1 a problem in the target, 3 could not check (one 
 """
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 from dataclasses import dataclass
@@ -28,14 +27,14 @@ from ..core.constants import EXTENSION, MC_NAME, WORKER_POOL
 from ..core.objects import mc_extensions, mc_role
 from ..core.preflight import find, node_arch
 from ..core.selectors import primary_pool_for_node
-from ..errors import ClusterError, KataError
+from ..errors import KataError
 from ..status import ExitStatus
+from .doctor.expectation import read_pull_secret
 
 __all__ = ["TargetCheckRequest", "CheckFailed", "check_target"]
 
 RELEASE_REPO = "quay.io/openshift-release-dev/ocp-release"
 OSIMAGEURL_CM = ("machine-config-osimageurl", "openshift-machine-config-operator")
-PULL_SECRET = ("pull-secret", "openshift-config")
 GOARCH_TO_UNAME = {"amd64": "x86_64", "arm64": "aarch64", "s390x": "s390x", "ppc64le": "ppc64le"}
 
 
@@ -154,13 +153,7 @@ def check_target(env, conn, req: TargetCheckRequest) -> dict:
     target_info = {"image": image, "repo_path": "/extensions/" if old_layout else "/usr/share/rpm-ostree/",
                    "found_in": "oc adm release info --image-for=%s" % tag}
 
-    secret = None
-    try:
-        ps = cluster.get("Secret", PULL_SECRET[0], PULL_SECRET[1])
-        raw = ((ps or {}).get("data") or {}).get(".dockerconfigjson")
-        secret = base64.b64decode(raw) if raw else None
-    except ClusterError:
-        secret = None   # not allowed to read it: try anonymously
+    secret = read_pull_secret(cluster)
 
     def run(argv, timeout):
         return _run_oc(env, oc_path, list(argv[1:]), timeout)

@@ -20,9 +20,20 @@ from ...errors import ClusterError, UsageProblem
 from ...probe.process import run_command
 from .request import DoctorRequest
 
-__all__ = ["choose_expectation", "interrupted_expectation", "expectation_from_file", "PULL_SECRET"]
+__all__ = ["choose_expectation", "interrupted_expectation", "expectation_from_file", "read_pull_secret", "PULL_SECRET"]
 
 PULL_SECRET = ("pull-secret", "openshift-config")
+
+
+def read_pull_secret(cluster) -> Optional[bytes]:
+    """The cluster pull secret's `.dockerconfigjson` (for `oc image extract`), or None when it is absent or
+    not readable (then the image is tried anonymously)."""
+    try:
+        ps = cluster.get("Secret", PULL_SECRET[0], PULL_SECRET[1])
+    except ClusterError:
+        return None
+    raw = ((ps or {}).get("data") or {}).get(".dockerconfigjson")
+    return base64.b64decode(raw) if raw else None
 
 
 def _arches(records: Dict[str, ProbeRecord]) -> List[str]:
@@ -70,13 +81,7 @@ def choose_expectation(cluster, req: DoctorRequest, facts: Dict[str, Any], scope
     elif not oc_path:
         why = "oc is not on PATH (needed for `oc image extract`)"
     else:
-        secret = None
-        try:
-            ps = cluster.get("Secret", PULL_SECRET[0], PULL_SECRET[1])
-            raw = ((ps or {}).get("data") or {}).get(".dockerconfigjson")
-            secret = base64.b64decode(raw) if raw else None
-        except ClusterError:
-            secret = None   # not allowed to read it: try anonymously
+        secret = read_pull_secret(cluster)
 
         def run(argv, timeout):
             # the command is built (and recorded) with the binary's name; it runs from where PATH has it
