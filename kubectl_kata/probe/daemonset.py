@@ -467,6 +467,14 @@ class _Run:
 
     # ---------------------------------------------------------------- log
     def _fetch(self, node: str, pod: str) -> None:
+        try:
+            self._fetch_once(node, pod)
+        finally:
+            # only now that the node has its result: until then the main loop must not fetch its log again
+            with self.lock:
+                self.fetching.discard(node)
+
+    def _fetch_once(self, node: str, pod: str) -> None:
         if self.cancel.is_set():
             return
         command = ["(API) GET pods/%s/log?container=%s -n %s" % (pod, CONTAINER, self.ns)]
@@ -479,9 +487,6 @@ class _Run:
             msg = getattr(exc, "message", None) or str(exc)
             self._fail(node, REASON_POD_FAILED, "reading the log of pod %s failed: %s" % (pod, msg), command)
             return
-        finally:
-            with self.lock:
-                self.fetching.discard(node)
         m = None
         for m in _EXIT_RE.finditer(data):
             pass
