@@ -813,6 +813,9 @@ class APIServer:
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-kube-apiserver"
+    # TCP_NODELAY, as Go's net/http (the real kube-apiserver) sets on every connection: with Nagle on, a body
+    # written after its headers waits for the client's delayed ACK (~40 ms per response on Linux loopback)
+    disable_nagle_algorithm = True
     api: APIServer = None  # set by APIServer.start
 
     def log_message(self, format, *args):  # noqa: A002 - silence stderr access log
