@@ -7,13 +7,14 @@ alike.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
 from kubectl_kata.core.nodefacts import NodeFacts, RawResult, parse_node_facts
 from kubectl_kata.doctor.expected import Expectation
 
-__all__ = ["ProbeRecord", "Collected", "parse_facts", "node_facts", "node_arches"]
+__all__ = ["ProbeRecord", "Collected", "parse_facts", "node_facts", "node_arches", "raw_digest"]
 
 
 @dataclass
@@ -50,6 +51,19 @@ def parse_facts(raw: Mapping[str, RawResult]) -> NodeFacts:
     """The one place doctor parses a node's raw outputs into :class:`NodeFacts` (bad input ends up in
     ``facts.errors``)."""
     return parse_node_facts(raw)
+
+
+def raw_digest(raw: Mapping[str, RawResult]) -> str:
+    """A digest of a node's raw outputs (every item's key, stdout, stderr and rc, length-prefixed): equal digests
+    mean byte-identical outputs, hence equal :class:`NodeFacts`. Nodes of one pool often return identical outputs,
+    so the analysis parses each distinct set once."""
+    h = hashlib.sha256()
+    for key in sorted(raw):
+        res = raw[key]
+        for part in (key.encode(), bytes(res.stdout), bytes(res.stderr or b""), str(res.rc).encode()):
+            h.update(b"%d:" % len(part))
+            h.update(part)
+    return h.hexdigest()
 
 
 def node_facts(rec: ProbeRecord) -> Optional[NodeFacts]:

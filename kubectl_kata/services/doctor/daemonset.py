@@ -5,23 +5,32 @@ SelfSubjectAccessReviews say the user may create DaemonSets and RoleBindings and
 the collector needs: the DaemonSet's pods run as a service account bound to that SCC); otherwise ``oc`` (``kubectl``
 when oc is not on PATH). The choice and why go into the report (``collector``).
 
-Memory stays flat in the number of nodes: each node's raw outputs are written to a private temporary directory as
-the node's log arrives and read back one node at a time by the analysis (and the bundle writer); nothing keeps
-every node's outputs in memory at once. (Parsing each node as it arrives, as the oc path does, was measured: at
-5,000 nodes it made the collection CPU-bound and the run slower, and keeping every node's facts costs ~60 KB each.)
+Memory stays flat in the number of nodes: as each node's log arrives, one thread of its own (so the log-fetching
+threads go straight back to fetching) writes the node's raw outputs to a private temporary directory and streams
+them into the bundle; the analysis reads them back one node at a time and parses each distinct set of outputs
+once (a bounded cache, keyed by the outputs' digest, as ``doctor --from`` does). Nothing keeps every node's
+outputs or facts in memory at once. (Parsing each node as it arrives, as the oc path does, was measured: at 5,000
+nodes it made the collection CPU-bound and the run slower, and keeping every node's facts costs ~60 KB each.)
 """
 from __future__ import annotations
 
 import os
 import pickle
+import queue
 import tempfile
-from typing import Any, Callable, Dict, List, Optional, Tuple
+import threading
+from collections import OrderedDict
+from collections import abc
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from ...core.nodefacts import RawResult, parse_node_facts
+from ...core.nodefacts import NodeFacts, RawResult
+from ...doctor.model import parse_facts, raw_digest
 
 __all__ = ["AUTO_THRESHOLD", "VIAS", "choose_collector", "run_daemonset", "SpooledRecords"]
 
 AUTO_THRESHOLD = 20
+FACTS_CACHE = 64                    # distinct parsed output sets kept while analysing spooled nodes
+RESIDENT_ITEMS = ("uname-m",)       # raw items kept in memory too (the architecture: read for every node)
 VIAS = ("auto", "daemonset", "oc", "kubectl")
 # (verb, resource, group, name) the DaemonSet collector needs beyond what every doctor run needs
 DAEMONSET_RIGHTS = (
@@ -55,68 +64,114 @@ def choose_collector(requested: Optional[str], n_nodes: int, workloads, oc_path:
     return "kubectl", why + "; oc is not on PATH"
 
 
+class SpooledRaw(abc.Mapping):
+    """One node's raw outputs, kept on disk: the item keys, the (tiny) ``uname-m`` item and the outputs' digest stay
+    in memory, so ``if rec.raw``, ``sorted(rec.raw)`` and :func:`~kubectl_kata.doctor.model.node_arches` read no
+    file; anything else reads the node's file back (not kept)."""
+
+    __slots__ = ("_spool", "_path", "_keys", "_resident", "digest")
+
+    def __init__(self, spool: "SpooledRecords", path: str, raw: Mapping[str, RawResult]) -> None:
+        self._spool = spool
+        self._path = path
+        self._keys = tuple(sorted(raw))
+        self._resident = {k: raw[k] for k in RESIDENT_ITEMS if k in raw}
+        self.digest = raw_digest(raw)
+
+    def load(self) -> Dict[str, RawResult]:
+        return self._spool.load(self._path)
+
+    def __getitem__(self, key: str) -> RawResult:
+        if key in self._resident:
+            return self._resident[key]
+        if key not in self._keys:
+            raise KeyError(key)
+        return self.load()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def items(self):  # type: ignore[override] - one file read, not one per key
+        return self.load().items()
+
+    def values(self):  # type: ignore[override]
+        return self.load().values()
+
+
 class SpooledRecords:
-    """A private temporary directory holding each node's raw outputs (pickled by us, read back by us)."""
+    """A private temporary directory holding each node's raw outputs (pickled by us, read back by us), and the
+    parsed facts of the last :data:`FACTS_CACHE` distinct output sets (nodes of one pool often return identical
+    outputs: each distinct set is parsed once, as ``doctor --from`` does, and memory stays bounded)."""
 
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="kata-doctor-spool-")
+        self._lock = threading.Lock()
+        self._facts: "OrderedDict[str, NodeFacts]" = OrderedDict()
 
-    def put(self, node: str, raw: Dict[str, RawResult]) -> str:
+    def put(self, node: str, raw: Mapping[str, RawResult]) -> SpooledRaw:
         path = os.path.join(self._dir.name, "%s.raw" % node)
         with open(path, "wb") as fh:
             pickle.dump({k: (bytes(v.stdout), bytes(v.stderr), int(v.rc)) for k, v in raw.items()}, fh,
                         protocol=pickle.HIGHEST_PROTOCOL)
-        return path
+        return SpooledRaw(self, path, raw)
 
     @staticmethod
-    def get(path: str) -> Dict[str, RawResult]:
+    def load(path: str) -> Dict[str, RawResult]:
         with open(path, "rb") as fh:
             data = pickle.load(fh)
         return {k: RawResult(v[0], v[1], v[2]) for k, v in data.items()}
+
+    def facts(self, raw: SpooledRaw) -> NodeFacts:
+        with self._lock:
+            nf = self._facts.get(raw.digest)
+            if nf is not None:
+                self._facts.move_to_end(raw.digest)
+                return nf
+        nf = parse_facts(raw.load())
+        with self._lock:
+            self._facts[raw.digest] = nf
+            while len(self._facts) > FACTS_CACHE:
+                self._facts.popitem(last=False)
+        return nf
 
     def close(self) -> None:
         self._dir.cleanup()
 
 
 def spooled_record(record_cls, spool: SpooledRecords, res):
-    """A ``record_cls`` (ProbeRecord) whose ``raw`` lives in ``spool``: read from disk on each access."""
+    """A ``record_cls`` (ProbeRecord) whose ``raw`` lives in ``spool`` (see :class:`SpooledRaw`) and whose
+    ``facts`` are parsed on demand (see :meth:`SpooledRecords.facts`), never kept for every node."""
     cls = _spooled_class(record_cls)
     rec = cls.__new__(cls)
     object.__setattr__(rec, "_spool", spool)
-    object.__setattr__(rec, "_path", spool.put(res.node, res.raw) if res.raw else None)
-    record_cls.__init__(rec, node=res.node, ok=res.ok, reason=res.reason, error=res.error, raw=None,
+    record_cls.__init__(rec, node=res.node, ok=res.ok, reason=res.reason, error=res.error, raw=res.raw,
                         notes=list(res.notes), stderr_tail=res.stderr_tail, command=list(res.command),
                         duration_s=round(float(res.duration_s), 3))
     return rec
 
 
 _CLASSES: Dict[type, type] = {}
-_LAST_FACTS: Dict[str, Any] = {}
 
 
 def _spooled_class(record_cls):
     if record_cls not in _CLASSES:
         def _get(self):
-            hot = self.__dict__.get("_hot")
-            if hot is not None:             # the node's outputs while its on_node (bundle writer) runs
-                return hot
-            path = self.__dict__.get("_path")
-            return SpooledRecords.get(path) if path else None
+            return self.__dict__.get("_raw")
 
         def _set(self, value):
-            if value is not None:
-                self.__dict__["_path"] = self.__dict__["_spool"].put(self.node, value)
+            if value is not None and not isinstance(value, SpooledRaw):
+                value = self.__dict__["_spool"].put(self.node, value)
+            self.__dict__["_raw"] = value or None
 
         def _get_facts(self):
-            # parsed on demand and never kept for every node: the last record's facts only (analysis asks
-            # for one node's facts a few times in a row, then moves on)
-            last = _LAST_FACTS.get("rec")
-            if last is not None and last[0] is self:
-                return last[1]
-            raw = self.raw
-            facts = parse_node_facts(raw) if raw else None
-            _LAST_FACTS["rec"] = (self, facts)
-            return facts
+            raw = self.__dict__.get("_raw")
+            return self.__dict__["_spool"].facts(raw) if raw is not None else None
 
         def _set_facts(self, value):
             pass
@@ -125,6 +180,64 @@ def _spooled_class(record_cls):
             "raw": property(_get, _set), "facts": property(_get_facts, _set_facts),
             "__doc__": "A probe record whose raw outputs are on disk (doctor --via daemonset)."})
     return _CLASSES[record_cls]
+
+
+class _Sink:
+    """Takes each finished node off the log-fetching threads: one thread of its own spools the node's outputs and
+    hands them to ``on_node`` (the bundle writer), so a fetching thread goes back to fetching at once. The queue
+    holds at most ``bound`` nodes' outputs (a full queue makes the fetchers wait: memory stays bounded)."""
+
+    def __init__(self, handle: Callable[[Any], None], bound: int) -> None:
+        self._handle = handle
+        self._queue: "queue.Queue[Any]" = queue.Queue(maxsize=max(1, bound))
+        self._thread = threading.Thread(target=self._run, name="kata-ds-sink", daemon=True)
+        self._thread.start()
+
+    def put(self, res) -> None:
+        self._queue.put(res)
+
+    def _run(self) -> None:
+        while True:
+            res = self._queue.get()
+            if res is None:
+                return
+            try:
+                self._handle(res)
+            except BaseException:  # noqa: BLE001 - the thread must live on, or the fetchers would block
+                pass
+
+    def close(self) -> None:
+        """Handle what is queued, then stop (again: nothing)."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(None)
+                self._thread.join()
+                return
+            except KeyboardInterrupt:      # a second Ctrl-C: the queued nodes are still reported
+                continue
+
+
+def _keeper(record_cls, spool: SpooledRecords, records: Dict[str, Any],
+            on_node: Optional[Callable[[str, Any], None]]) -> Callable[[Any], None]:
+    """What the sink does with each finished node: spool its outputs into ``records[node]`` (kept in memory
+    when the spool cannot be written, e.g. a full disk) and hand them, from memory, to ``on_node``."""
+    def record(res, raw):
+        return record_cls(node=res.node, ok=res.ok, reason=res.reason, error=res.error, raw=raw,
+                          notes=list(res.notes), stderr_tail=res.stderr_tail, command=list(res.command),
+                          duration_s=round(float(res.duration_s), 3))
+
+    def keep(res) -> None:
+        raw = res.raw
+        try:
+            rec = spooled_record(record_cls, spool, res)
+        except OSError:
+            rec = record(res, raw)
+        records[res.node] = rec
+        res.raw = None              # the collector keeps no node's outputs
+        if on_node is not None:
+            on_node(res.node, record(res, raw))
+
+    return keep
 
 
 def run_daemonset(cluster, namespace: str, image: str, req, facts: Dict[str, Any], scope: Dict[str, Any],
@@ -149,28 +262,18 @@ def run_daemonset(cluster, namespace: str, image: str, req, facts: Dict[str, Any
     spool = SpooledRecords()
     records: Dict[str, Any] = {}
 
-    def on_result(res) -> None:
-        rec = spooled_record(record_cls, spool, res)
-        records[res.node] = rec
-        if on_node is not None:
-            # the outputs just written are handed over from memory, not read back from the spool
-            rec.__dict__["_hot"] = res.raw
-            try:
-                on_node(res.node, rec)
-            except Exception:  # noqa: BLE001 - the bundle writer reports its own failure at the end
-                pass
-            finally:
-                rec.__dict__.pop("_hot", None)
-        res.raw = None              # on disk now; the collector keeps no node's outputs
-
+    sink = _Sink(_keeper(record_cls, spool, records, on_node), 2 * req.parallel)
     collector = DaemonSetCollector(WorkloadAPI(cluster, connections=req.parallel + 2), namespace, image)
     try:
         results = collector.run(nodes, where=where, parallel=req.parallel, per_node_timeout=req.node_timeout,
-                                skip=skip, on_result=on_result, on_progress=progress)
+                                skip=skip, on_result=sink.put, on_progress=progress)
     except ProbesInterrupted as exc:
+        sink.close()                # the nodes that finished are reported
         exc.records = records
         exc.spool = spool
         raise
+    finally:
+        sink.close()
     return results, records, spool, collector
 
 

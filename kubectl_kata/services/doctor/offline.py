@@ -6,13 +6,12 @@ of either; ``diff_sources`` compares two. No cluster is contacted.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import tarfile
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
-from ...doctor.model import parse_facts
+from ...doctor.model import parse_facts, raw_digest
 from ...doctor import mustgather as mg_mod
 from ...doctor.diff import KATA_QEMU, Snapshot, diff_snapshots, snapshot_from_report
 from ...errors import BundleError
@@ -87,13 +86,7 @@ def _bundle(path: str, expected: Optional[str]) -> OfflineResult:
     parsed: Dict[str, Any] = {}
     for rec in col.probes.values():
         if rec.raw and rec.facts is None:
-            h = hashlib.sha256()
-            for key in sorted(rec.raw):
-                res = rec.raw[key]
-                for part in (key.encode(), bytes(res.stdout), bytes(res.stderr or b""), str(res.rc).encode()):
-                    h.update(b"%d:" % len(part))
-                    h.update(part)
-            digest = h.hexdigest()
+            digest = raw_digest(rec.raw)
             if digest not in parsed:
                 parsed[digest] = parse_facts(rec.raw)
             rec.facts = parsed[digest]
