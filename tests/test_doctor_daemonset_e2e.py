@@ -199,6 +199,14 @@ def test_bundle_round_trip_and_table_output(cluster, fake_oc, tmp_path):
     assert offline.exit_code == res.exit_code == 1, offline.stderr
     assert json.loads(offline.stdout) == live
     assert live["collector"]["name"] == "daemonset"
+    # the cluster facts went into the bundle while the nodes were probed: once, and the run's own
+    import tarfile
+    with tarfile.open(path) as tf:
+        names = tf.getnames()
+        facts = json.load(tf.extractfile("kata-doctor-bundle/cluster/facts.json"))
+    assert names.count("kata-doctor-bundle/cluster/facts.json") == 1
+    assert sorted(n["metadata"]["name"] for n in facts["nodes"]) == sorted(
+        o["metadata"]["name"] for o in cluster.store.list("Node"))
     table = doctor(cluster, fake_oc, "--via", "daemonset", "-o", "wide", nodes={"worker-1": {"scenario": "no-kvm"}})
     assert table.exit_code == 1 and "node.dev-kvm" in table.stdout
     assert_clean(cluster)

@@ -235,3 +235,27 @@ def test_bundle_writer_with_nodes_added_from_threads_equals_write_bundle(tmp_pat
     aborted.add_node(*sorted(col.probes.items())[0])
     aborted.abort()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.tar.gz", "whole.tar.gz"]
+
+
+def test_bundle_writer_facts_written_early_are_written_once_and_only_for_the_runs_facts(tmp_path):
+    # doctor hands the cluster facts to the writer while the nodes are probed; finish() must not write them again
+    col = bundle_mod.read_bundle(EXAMPLE)
+    doc = analyse(col)
+    whole = bundle_mod.load_members(bundle_mod.write_bundle(str(tmp_path / "whole.tar.gz"), col, doc))
+    writer = bundle_mod.BundleWriter(str(tmp_path / "early.tar.gz"))
+    writer.add_facts(col.facts)
+    writer.add_facts(col.facts)                                   # a second call writes nothing more
+    path = writer.finish(col, doc)
+    with tarfile.open(path) as tf:
+        names = tf.getnames()
+    assert names.count("kata-doctor-bundle/cluster/facts.json") == 1
+    early = bundle_mod.load_members(path)
+    whole.pop("manifest.json"), early.pop("manifest.json")
+    assert early == whole
+    # facts written from another object than the run's: refused, and no bundle is left half written
+    other = bundle_mod.BundleWriter(str(tmp_path / "other.tar.gz"))
+    other.add_facts(dict(col.facts))
+    with pytest.raises(RuntimeError, match="other facts"):
+        other.finish(col, doc)
+    assert not (tmp_path / "other.tar.gz").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["early.tar.gz", "whole.tar.gz"]

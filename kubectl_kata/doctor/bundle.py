@@ -84,13 +84,21 @@ def node_members(node: str, rec: ProbeRecord) -> Dict[str, bytes]:
     return files
 
 
-def _run_members(col: Collected, doc) -> Dict[str, bytes]:
-    """The files that need the whole run: cluster facts, expectation, report and manifest."""
+FACTS_MEMBER = "cluster/facts.json"
+
+
+def _facts_member(facts: Dict[str, Any]) -> bytes:
+    # redacted again at write time: a bundle re-written from --from or a must-gather gets the same rules
+    return _json(redact_facts(facts))
+
+
+def _run_members(col: Collected, doc, with_facts: bool = True) -> Dict[str, bytes]:
+    """The files that need the whole run: cluster facts (unless already written), expectation, report and
+    manifest."""
     nodes_manifest = {node: {"ok": rec.ok, "reason": rec.reason, "error": rec.error}
                       for node, rec in sorted(col.probes.items())}
-    return {
-        # redacted again at write time: a bundle re-written from --from or a must-gather gets the same rules
-        "cluster/facts.json": _json(redact_facts(col.facts)),
+    files = {FACTS_MEMBER: _facts_member(col.facts)} if with_facts else {}
+    files.update({
         "expected/expectation.json": _json(col.expectation.to_dict()),
         "report.json": _json(doc),
         "manifest.json": _json({
@@ -100,7 +108,8 @@ def _run_members(col: Collected, doc) -> Dict[str, bytes]:
             "via": col.via, "viaReason": getattr(col, "via_reason", None), "scope": col.scope,
             "commands": col.commands, "nodes": nodes_manifest,
         }),
-    }
+    })
+    return files
 
 
 def bundle_members(col: Collected, doc) -> Dict[str, bytes]:
@@ -135,6 +144,7 @@ class BundleWriter:
         self._lock = threading.Lock()
         self._failed: Optional[BaseException] = None
         self._closed = False
+        self._facts_written: Optional[Dict[str, Any]] = None
         self._add_dir("")
 
     def _add_dir(self, sub: str) -> None:
@@ -167,6 +177,20 @@ class BundleWriter:
                 self._failed = exc
                 raise
 
+    def add_facts(self, facts: Dict[str, Any]) -> None:
+        """Write ``cluster/facts.json`` now (the collection calls this while the nodes are still being probed);
+        ``finish`` writes it only if the run's facts are not this very object."""
+        data = _facts_member(facts)
+        with self._lock:
+            if self._closed or self._failed is not None or self._facts_written is not None:
+                return
+            try:
+                self._add(FACTS_MEMBER, data)
+            except BaseException as exc:
+                self._failed = exc
+                raise
+            self._facts_written = facts
+
     def finish(self, col: Collected, doc) -> str:
         try:
             with self._lock:
@@ -175,7 +199,11 @@ class BundleWriter:
                 pending = {n: r for n, r in col.probes.items() if n not in self._nodes}
             for node, rec in sorted(pending.items()):
                 self.add_node(node, rec)
-            run_files = _run_members(col, doc)
+            with self._lock:
+                written = self._facts_written
+            if written is not None and written is not col.facts:
+                raise RuntimeError("the bundle's cluster facts were written from other facts than the run's")
+            run_files = _run_members(col, doc, with_facts=written is None)
             with self._lock:
                 for name in sorted(run_files):
                     self._add(name, run_files[name])

@@ -248,9 +248,11 @@ class DaemonSetCollector:
     def run(self, nodes: Sequence[str], *, where: Mapping[str, Any], parallel: int = 10,
             per_node_timeout: float = 300.0, skip: Optional[Mapping[str, str]] = None,
             on_result: Optional[ResultFn] = None, on_progress: Optional[ProgressFn] = None,
-            cancel_event: Optional[threading.Event] = None) -> List[NodeProbeResult]:
+            cancel_event: Optional[threading.Event] = None,
+            on_started: Optional[Callable[[], None]] = None) -> List[NodeProbeResult]:
         """One result per distinct node, in input order. Ctrl-C (or SIGTERM, see :func:`sigterm_as_interrupt`)
-        stops the run, deletes the DaemonSet and raises :class:`ProbesInterrupted` with the results so far."""
+        stops the run, deletes the DaemonSet and raises :class:`ProbesInterrupted` with the results so far.
+        ``on_started()`` is called once the DaemonSet exists (while its pods start, the caller's CPU is free)."""
         if parallel < 1:
             raise ValueError("parallel must be at least 1")
         order: List[str] = []
@@ -259,6 +261,7 @@ class DaemonSetCollector:
                 order.append(n)
         run = _Run(self, order, dict(skip or {}), parallel, per_node_timeout, on_result, on_progress,
                    cancel_event or threading.Event())
+        run.on_started = on_started
         return run.go(where)
 
 
@@ -290,6 +293,7 @@ class _Run:
         self.name = owner.name_in_cluster
         self.failed = 0
         self.last_progress = 0.0
+        self.on_started: Optional[Callable[[], None]] = None
 
     # ---------------------------------------------------------------- results
     def _finish(self, res: NodeProbeResult) -> None:
@@ -359,6 +363,8 @@ class _Run:
                 self.start = time.monotonic()
                 watcher = threading.Thread(target=self._watch, name="kata-ds-watch", daemon=True)
                 watcher.start()
+                if self.on_started is not None:
+                    self.on_started()
                 self._loop(pool)
         except KeyboardInterrupt:
             interrupted = True

@@ -85,7 +85,8 @@ def run_doctor(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = Non
     else:
         writer = _open_bundle(req.bundle) if req.bundle else None
         try:
-            col = collect(env, conn, req, reporter, on_node=writer.add_node if writer else None)
+            col = collect(env, conn, req, reporter, on_node=writer.add_node if writer else None,
+                          on_facts=writer.add_facts if writer else None)
             doc = analyse(col)
             if writer:
                 written = writer.finish(col, doc)

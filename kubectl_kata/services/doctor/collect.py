@@ -12,6 +12,7 @@ import os
 import random
 import shutil
 import string
+import threading
 from typing import Any, Callable, Dict, List, Optional
 
 from ...core.nodefacts import NodeFacts
@@ -157,10 +158,34 @@ def _backend(via: str, tool_path: str, namespace: Optional[str], req: DoctorRequ
                                as_user=conn.as_user, as_groups=conn.as_groups, env=environ)
 
 
+def _in_background(fn: Callable[..., None], *args: Any) -> threading.Thread:
+    def run() -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - the bundle writer remembers its failure and reports it at the end
+            pass
+
+    t = threading.Thread(target=run, name="kata-doctor-bundle-facts", daemon=True)
+    t.start()
+    return t
+
+
+def _join(thread: threading.Thread) -> None:
+    while True:
+        try:
+            thread.join()
+            return
+        except KeyboardInterrupt:       # a second Ctrl-C: the writer is only formatting JSON, let it end
+            continue
+
+
 def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
-            on_node: Optional[Callable[[str, ProbeRecord], None]] = None, read_release: bool = True) -> Collected:
+            on_node: Optional[Callable[[str, ProbeRecord], None]] = None, read_release: bool = True,
+            on_facts: Optional[Callable[[Dict[str, Any]], None]] = None) -> Collected:
     """Talk to the cluster and the nodes. ``on_node(node, record)`` is called from the probe workers as each
-    node finishes (the bundle writer streams the node's files then). Raises :class:`DoctorInterrupted` on
+    node finishes (the bundle writer streams the node's files then); ``on_facts(facts)`` with the run's final
+    (redacted) cluster facts, on a thread of its own while the nodes are probed (the bundle writer writes them
+    then, instead of after the last node). Raises :class:`DoctorInterrupted` on
     Ctrl-C once the debug pods and the namespace are gone. ``read_release=False`` (a caller that only needs the
     node facts, e.g. upgrade's host-leftover inspection): no pull secret read, no ``oc image extract``; the
     expectation is the nodes' consensus."""
@@ -208,6 +233,12 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
         reporter.probes(done, running, failed, total, via)
 
     restore_sigterm = None
+    facts_writer: List[threading.Thread] = []
+
+    def write_facts() -> None:     # once the node pods are being started: the CPU is free until they run
+        if on_facts is not None and not facts_writer:
+            facts_writer.append(_in_background(on_facts, facts))
+
     try:
         made: Dict[str, ProbeRecord] = {}
         if via == "daemonset":
@@ -215,13 +246,14 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
             try:
                 results, made, _spool, _ = run_daemonset(
                     cluster, namespace or "unused", req.image or _default_image(facts.get("version")), req, facts,
-                    scope, skip, progress, ProbeRecord, on_node)
+                    scope, skip, progress, ProbeRecord, on_node, on_started=write_facts)
             except ProbesInterrupted as exc:
                 reporter.probes_finished()
                 results, made = exc.results, dict(getattr(exc, "records", {}))
                 interrupted = [r.node for r in results if r.reason == REASON_CANCELLED]
         else:
             backend = _backend(via, tool_path, namespace, req, facts, conn, env.environ)
+            write_facts()
             try:
                 results = run_probes(to_probe, _recording_backend(backend, made, on_node), parallel=req.parallel,
                                      per_node_timeout=req.node_timeout, on_progress=progress, skip=skip,
@@ -247,6 +279,8 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
                                  % (namespace, exc.message, namespace))
         if restore_sigterm is not None:
             restore_sigterm()
+        for t in facts_writer:
+            _join(t)
 
     expectation: Expectation
     if interrupted is None and not read_release:

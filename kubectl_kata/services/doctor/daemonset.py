@@ -242,7 +242,8 @@ def _keeper(record_cls, spool: SpooledRecords, records: Dict[str, Any],
 
 def run_daemonset(cluster, namespace: str, image: str, req, facts: Dict[str, Any], scope: Dict[str, Any],
                   skip: Dict[str, str], progress: Callable[[int, int, int, int], None], record_cls,
-                  on_node: Optional[Callable[[str, Any], None]] = None):
+                  on_node: Optional[Callable[[str, Any], None]] = None,
+                  on_started: Optional[Callable[[], None]] = None):
     """Collect through one DaemonSet. Returns (results, records, spool); raises ProbesInterrupted (with
     ``.records`` set) on Ctrl-C/SIGTERM after the DaemonSet is gone."""
     from ...kube.workloads import WorkloadAPI
@@ -266,7 +267,8 @@ def run_daemonset(cluster, namespace: str, image: str, req, facts: Dict[str, Any
     collector = DaemonSetCollector(WorkloadAPI(cluster, connections=req.parallel + 2), namespace, image)
     try:
         results = collector.run(nodes, where=where, parallel=req.parallel, per_node_timeout=req.node_timeout,
-                                skip=skip, on_result=sink.put, on_progress=progress)
+                                skip=skip, on_result=sink.put, on_progress=progress,
+                                on_started=on_started)
     except ProbesInterrupted as exc:
         sink.close()                # the nodes that finished are reported
         exc.records = records
