@@ -228,6 +228,24 @@ def test_cleanup_when_the_daemonset_cannot_be_created(cluster, fake_oc):
     assert_clean(cluster)
 
 
+def test_pods_refused_by_admission_are_named_with_the_controllers_words_and_exit_3(cluster, fake_oc):
+    # a policy refuses every collector pod: the DaemonSet exists but no pod ever does; doctor says why (from the
+    # DaemonSet's FailedCreate event) instead of a bare timeout, and that is "doctor cannot work here" (exit 3)
+    cluster.reset_requests()
+    res = doctor(cluster, fake_oc, "--via", "daemonset", "--node-timeout", "3s", "-o", "json",
+                 nodes={n: {"behaviour": "pod-refused"} for n in WORKERS})
+    assert res.exit_code == ExitStatus.CLUSTER_ERROR, res.stderr
+    doc = json.loads(res.stdout)
+    probe = [f for f in doc["findings"] if f["checkId"] == "node.probe"]
+    assert sorted(f["subject"] for f in probe) == WORKERS
+    for f in probe:
+        assert f["details"]["reason"] == "pod-refused" and "FailedCreate" in f["message"]
+        assert "is forbidden: unable to validate against any security context constraint" in f["message"]
+        assert "exempt the kata-doctor-* namespaces" in f["hint"]
+    assert len([r for r in cluster.requests if r["path"].endswith("/events")]) == 1
+    assert_clean(cluster)
+
+
 def test_cleanup_when_forbidden_to_create_daemonsets(cluster, fake_oc):
     cluster.forbid("create", "daemonsets")
     try:

@@ -3,6 +3,8 @@
 same scenario.json the fake `oc` reads (tests/fakebin/README.md)."""
 from __future__ import annotations
 
+import json
+import os
 import threading
 
 import pytest
@@ -40,7 +42,8 @@ def hostname_affinity(nodes):
 
 def collect(fc, nodes=WORKERS, **kw):
     col = DaemonSetCollector(fc.workloads, NS, kw.pop("image", "registry.example/tools:1"),
-                             image_pull_grace_s=kw.pop("grace", 45.0))
+                             image_pull_grace_s=kw.pop("grace", 45.0), no_pod_grace_s=kw.pop("no_pod_grace", 30.0),
+                             stall_s=kw.pop("stall", 10.0))
     where = kw.pop("where", None) or hostname_affinity(nodes)
     results = col.run(nodes, where=where, parallel=kw.pop("parallel", 2),
                       per_node_timeout=kw.pop("timeout", 20.0), **kw)
@@ -72,7 +75,7 @@ def test_healthy_nodes_one_list_one_watch_one_log_get_each_and_cleanup(ds_cluste
                                         ("watch", "/api/v1/namespaces/%s/pods" % NS)]
     assert sorted(r["path"].split("/")[-2].rsplit("-", 1)[0] for r in log_gets(ds_cluster)) == ["kata-doctor"] * 3
     assert {r["query"]["container"] for r in log_gets(ds_cluster)} == {CONTAINER}
-    assert col.stats == {"lists": 1, "watches": 1, "log_gets": 3}
+    assert col.stats == {"lists": 1, "watches": 1, "log_gets": 3, "event_lists": 0}
     # DaemonSet deleted; its pods garbage-collected
     ds_cluster.daemonsets.wait_idle()
     assert ds_cluster.store.list("DaemonSet", NS) == []
@@ -136,6 +139,71 @@ def test_pods_that_do_not_run_are_reported_with_their_cause_and_hold_nobody_up(d
     assert col.stats["log_gets"] == 1
     ds_cluster.daemonsets.wait_idle()
     assert ds_cluster.store.list("Pod", NS) == [] and ds_cluster.store.list("DaemonSet", NS) == []
+
+
+def event_lists(fc):
+    return [r for r in fc.requests if r["method"] == "GET" and r["path"] == "/api/v1/namespaces/%s/events" % NS]
+
+
+def test_a_pod_refused_by_admission_is_reported_at_once_with_the_controllers_event(ds_cluster, fake_oc, tmp_path):
+    # the DaemonSet controller cannot create worker-1's pod (an SCC denial); it says so only in a FailedCreate event
+    fake_oc.configure(nodes={"worker-1": {"behaviour": "pod-refused"}})
+    ds_cluster.reset_requests()
+    col, results = collect(ds_cluster, timeout=60.0, no_pod_grace=0.3, stall=0.3)
+    by = {r.node: r for r in results}
+    assert by["worker-0"].ok and by["worker-2"].ok
+    # reported as refused, with the controller's words, long before the 60 s deadline (a timeout would say so)
+    assert by["worker-1"].reason == "pod-refused", by["worker-1"].error
+    assert "FailedCreate" in by["worker-1"].error and 'pods "kata-doctor-" is forbidden: unable to validate ' \
+        "against any security context constraint" in by["worker-1"].error
+    [ev] = event_lists(ds_cluster)          # one event list, selected by field, whatever the number of pods
+    assert ev["query"]["fieldSelector"] == "involvedObject.kind=DaemonSet,involvedObject.name=kata-doctor"
+    assert col.stats["event_lists"] == 1 and col.stats["log_gets"] == 2
+    # the real kubectl reads the same event through the same field selector
+    import subprocess
+
+    kubectl = "/usr/bin/kubectl"             # the real one (the fake kubectl is first on PATH in these tests)
+    assert os.path.exists(kubectl), "the real kubectl is part of this test environment"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KUBECONFIG": ds_cluster.kc}
+    argv = [kubectl, "get", "events", "-n", NS, "--cache-dir", str(tmp_path / "cache"), "--field-selector",
+            "involvedObject.kind=DaemonSet,involvedObject.name=kata-doctor", "-o", "json"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=env)
+    assert proc.returncode == 0, proc.stderr
+    items = json.loads(proc.stdout)["items"]
+    assert [(e["reason"], e["type"], e["involvedObject"]["kind"]) for e in items] == [
+        ("FailedCreate", "Warning", "DaemonSet")] and items[0]["message"].startswith("Error creating: pods ")
+    bad = subprocess.run(argv[:-4] + ["--field-selector", "spec.nodeName=worker-1"], capture_output=True,
+                         text=True, timeout=30, env=env)
+    assert bad.returncode != 0 and "is not a known field selector" in bad.stderr
+
+
+def test_an_admission_webhook_denial_is_a_refusal_too(ds_cluster, fake_oc):
+    denial = ('admission webhook "validation.gatekeeper.sh" denied the request: [psp-privileged-container] '
+              "Privileged container is not allowed: collect, securityContext: {\"privileged\": true}")
+    fake_oc.configure(nodes={n: {"behaviour": "pod-refused", "refusal": denial} for n in WORKERS})
+    _, results = collect(ds_cluster, timeout=60.0, no_pod_grace=0.3, stall=0.3)
+    assert {r.reason for r in results} == {"pod-refused"}
+    assert all("validation.gatekeeper.sh" in r.error for r in results)
+
+
+def test_other_creation_failures_are_waited_out_and_quoted_in_the_timeout(ds_cluster, fake_oc):
+    # not a refusal by admission: it may pass (the controller retries), so the node keeps its deadline
+    fake_oc.configure(nodes={"worker-2": {"behaviour": "pod-refused",
+                                          "refusal": "Internal error occurred: resource quota evaluation timed out"}})
+    ds_cluster.reset_requests()
+    col, results = collect(ds_cluster, timeout=2.0, no_pod_grace=0.3, stall=0.3)
+    by = {r.node: r for r in results}
+    assert by["worker-0"].ok and by["worker-1"].ok
+    assert by["worker-2"].reason == "timeout" and "no pod of DaemonSet" in by["worker-2"].error
+    assert "resource quota evaluation timed out" in by["worker-2"].error
+    assert 1 <= len(event_lists(ds_cluster)) == col.stats["event_lists"] <= 2
+
+
+def test_pods_still_being_created_are_not_blamed_on_an_event(ds_cluster, fake_oc):
+    # every node got its pod: no event list at all, however long the run
+    ds_cluster.reset_requests()
+    col, results = collect(ds_cluster, timeout=20.0, no_pod_grace=0.0, stall=0.0)
+    assert all(r.ok for r in results) and event_lists(ds_cluster) == [] and col.stats["event_lists"] == 0
 
 
 def test_partial_and_failed_collections_keep_their_data(ds_cluster, fake_oc):

@@ -169,10 +169,12 @@ SECTIONS = {
     },
     "doctor": {
         "description": [
-            "doctor starts one debug pod per node (`oc debug node` or `kubectl debug node`) in a temporary "
-            "namespace, collects the node's facts in one run, and compares them with what the release's "
-            "extensions image says should be installed. Nodes that cannot be probed are reported with the "
-            "cause; the others are still diagnosed. With `--bundle` the raw collection is saved as a support "
+            "doctor starts one debug pod per node in a temporary namespace (`oc debug node` or `kubectl debug "
+            "node`; or, with `--via daemonset` and by default above 20 nodes, one DaemonSet whose pods Kubernetes "
+            "starts on every selected node at once), collects the node's facts in one run, and compares them with "
+            "what the release's extensions image says should be installed. Nodes that cannot be probed are "
+            "reported with the cause (image pull, scheduling, a pod the cluster refused to create with the "
+            "DaemonSet controller's `FailedCreate` message, timeout...); the others are still diagnosed. With `--bundle` the raw collection is saved as a support "
             "bundle; `--from` analyses such a bundle later, offline.",
             "`--from` also reads a must-gather (`oc adm must-gather`, the default one and the sandboxed containers "
             "operator's, as the `must-gather.local.<n>` directory, any directory below it, or a `.tar.gz` of it). "

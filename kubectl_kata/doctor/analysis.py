@@ -24,7 +24,7 @@ __all__ = ["analyse", "exit_status_for", "probe_finding", "expected_source_findi
 
 # probe failures that mean "doctor cannot work here", not "this node is broken"
 ENVIRONMENT_REASONS = ("forbidden", "unauthorized", "pod-security", "not-root", "tool-not-found",
-                       "cluster-unreachable")
+                       "cluster-unreachable", "pod-refused")
 
 
 def _name(o: dict) -> str:
@@ -37,6 +37,9 @@ _PROBE_HINTS = {
     "image-pull": "pass --image with a support-tools image from a registry the nodes can pull from",
     "forbidden": "doctor needs cluster-admin (privileged debug pods on nodes)",
     "pod-security": "the debug namespace must allow privileged pods",
+    "pod-refused": "the cluster refused to create the collector's pod (quoted above: an admission webhook, SCC or "
+                   "quota); exempt the kata-doctor-* namespaces from that policy, or use --via oc where it allows "
+                   "debug pods",
     "unauthorized": "log in again (`oc login`)",
     "tool-not-found": "install oc (or pass --via kubectl)",
 }

@@ -52,6 +52,7 @@ RESOURCES = {
         Resource("DaemonSet", "apps", "v1", "daemonsets", True),
         Resource("ServiceAccount", "", "v1", "serviceaccounts", True),
         Resource("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings", True),
+        Resource("Event", "", "v1", "events", True),
     )
 }
 

@@ -55,6 +55,14 @@ class WorkloadAPI:
         finally:
             resp.release_conn()
 
+    # -- events: why the DaemonSet controller created no pod ----------------------------------------
+    def events_about(self, namespace: str, kind: str, name: str) -> List[dict]:
+        """The core/v1 Events whose involvedObject is ``kind``/``name`` in ``namespace``: ONE list call with a field
+        selector (whatever the number of pods)."""
+        data = self.cluster.list("Event", namespace=namespace,
+                                 field_selector="involvedObject.kind=%s,involvedObject.name=%s" % (kind, name))
+        return list(data.get("items") or [])
+
     # -- authorization ---------------------------------------------------------------------------
     def may(self, verb: str, resource_plural: str, group: str = "", namespace: Optional[str] = None,
             name: Optional[str] = None) -> Tuple[bool, str]:

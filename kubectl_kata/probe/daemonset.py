@@ -17,8 +17,10 @@ The collection script, its framing and everything after it are those of ``--via 
   pod; at most ``parallel`` log GETs run at a time;
 * a node whose pod does not run is reported with the pod's own cause: ``ImagePullBackOff``/``ErrImagePull``
   (naming the image) or ``CreateContainerError`` once it lasted ``image_pull_grace_s``, ``Unschedulable`` (with the
-  scheduler's message) at the node's deadline, or "no pod was created"; nobody waits on it beyond ``--node-timeout``
-  and it holds no other node up;
+  scheduler's message) at the node's deadline; a node that got no pod at all with the DaemonSet controller's own
+  ``FailedCreate`` event (one event list, only when pod creation stalls; a refusal by admission is reported at once,
+  as ``pod-refused``), else as "no pod was created"; nobody waits on it beyond ``--node-timeout`` and it holds no
+  other node up;
 * the DaemonSet is deleted on every way out (``finally``); SIGTERM while collecting is turned into the same
   interruption as Ctrl-C, so cleanup runs then too.
 """
@@ -35,8 +37,8 @@ from .. import interrupts
 from ..core.selectors import matches
 from .runner import (
     REASON_CANCELLED, REASON_CONTAINER_ERROR, REASON_IMAGE_PULL, REASON_INTERNAL, REASON_INVALID_NODE,
-    REASON_POD_FAILED, REASON_SCHEDULING, REASON_TIMEOUT, NodeProbeResult, ProbesInterrupted, ProcOutcome,
-    build_result, one_line, valid_node_name,
+    REASON_POD_FAILED, REASON_POD_REFUSED, REASON_SCHEDULING, REASON_TIMEOUT, NodeProbeResult, ProbesInterrupted,
+    ProcOutcome, build_result, one_line, valid_node_name,
 )
 from .script import DEFAULT_ITEM_TIMEOUT_S, build_script, new_nonce
 
@@ -231,7 +233,8 @@ class DaemonSetCollector:
     name = "daemonset"
 
     def __init__(self, api, namespace: str, image: str, *, item_timeout_s: int = DEFAULT_ITEM_TIMEOUT_S,
-                 image_pull_grace_s: float = 45.0, openshift: bool = True, tick_s: float = 0.2) -> None:
+                 image_pull_grace_s: float = 45.0, openshift: bool = True, tick_s: float = 0.2,
+                 no_pod_grace_s: float = 30.0, stall_s: float = 10.0) -> None:
         if not image or any(c.isspace() for c in image) or image.startswith("-"):
             raise ValueError("the DaemonSet collector needs an image; got %r" % (image,))
         self.api = api
@@ -241,8 +244,10 @@ class DaemonSetCollector:
         self.image_pull_grace_s = image_pull_grace_s
         self.openshift = openshift
         self.tick_s = tick_s
+        self.no_pod_grace_s = no_pod_grace_s
+        self.stall_s = stall_s
         self.name_in_cluster = "kata-doctor"
-        self.stats: Dict[str, int] = {"lists": 0, "watches": 0, "log_gets": 0}
+        self.stats: Dict[str, int] = {"lists": 0, "watches": 0, "log_gets": 0, "event_lists": 0}
 
     # ---------------------------------------------------------------- public
     def run(self, nodes: Sequence[str], *, where: Mapping[str, Any], parallel: int = 10,
@@ -263,6 +268,41 @@ class DaemonSetCollector:
                    cancel_event or threading.Event())
         run.on_started = on_started
         return run.go(where)
+
+
+class _Refusal:
+    """The DaemonSet controller's newest Warning ``FailedCreate`` event: its message (``Error creating: <the API
+    error>``), how often it happened, and whether it is final (refused by admission: will not pass by waiting)."""
+
+    _FINAL = (" is forbidden: ", "denied the request", "violates PodSecurity")
+
+    def __init__(self, message: str, count: int) -> None:
+        self.message = message
+        self.count = count
+        self.final = any(f in message for f in self._FINAL)
+
+    @property
+    def text(self) -> str:
+        return "the DaemonSet controller reports FailedCreate%s: %s" % (
+            (" (%d times)" % self.count) if self.count > 1 else "", one_line(self.message, 600))
+
+    @classmethod
+    def from_events(cls, events: Sequence[Mapping[str, Any]]) -> Optional["_Refusal"]:
+        failed = [e for e in events or [] if isinstance(e, Mapping) and e.get("reason") == "FailedCreate"
+                  and (e.get("type") or "Warning") == "Warning"]
+        if not failed:
+            return None
+
+        def when(e):
+            return str(e.get("lastTimestamp") or e.get("eventTime") or
+                       ((e.get("metadata") or {}).get("creationTimestamp")) or "")
+
+        newest = max(failed, key=when)
+        try:
+            count = int(newest.get("count") or 1)
+        except (TypeError, ValueError):
+            count = 1
+        return cls(str(newest.get("message") or "FailedCreate"), count)
 
 
 class _Run:
@@ -294,6 +334,9 @@ class _Run:
         self.failed = 0
         self.last_progress = 0.0
         self.on_started: Optional[Callable[[], None]] = None
+        self.last_new_pod = self.start     # when a selected node last got its first pod
+        self.refusal: Optional[_Refusal] = None
+        self.refusal_checks = 0
 
     # ---------------------------------------------------------------- results
     def _finish(self, res: NodeProbeResult) -> None:
@@ -360,7 +403,7 @@ class _Run:
                     if obj["kind"] == "DaemonSet":
                         created = True
                     self.api.create(obj)
-                self.start = time.monotonic()
+                self.start = self.last_new_pod = time.monotonic()
                 watcher = threading.Thread(target=self._watch, name="kata-ds-watch", daemon=True)
                 watcher.start()
                 if self.on_started is not None:
@@ -426,6 +469,7 @@ class _Run:
             if now >= next_scan:
                 scan = set(self.targets)
                 next_scan = now + 0.5
+                self._look_for_refusal(now)
             for node in scan:
                 self._consider(node, now, pool)
             self._progress()
@@ -457,11 +501,16 @@ class _Run:
             self._fail(node, REASON_POD_FAILED, "the DaemonSet pod %s on the node ended: %s"
                        % (pod.name, pod.terminated))
             return
+        if pod is None and self.refusal is not None and self.refusal.final:
+            self._fail(node, REASON_POD_REFUSED, "no pod of DaemonSet %s/%s was created for the node: %s"
+                       % (self.ns, self.name, self.refusal.text))
+            return
         if not deadline_passed:
             return
         if pod is None:
             self._fail(node, REASON_TIMEOUT, "no result within %gs: no pod of DaemonSet %s/%s was created for the "
-                                             "node" % (self.timeout_s, self.ns, self.name))
+                                             "node%s" % (self.timeout_s, self.ns, self.name,
+                                                         ("; " + self.refusal.text) if self.refusal else ""))
         elif pod.unschedulable:
             self._fail(node, REASON_SCHEDULING, "debug pod not scheduled: " + pod.unschedulable)
         elif pod.running:
@@ -470,6 +519,35 @@ class _Run:
         else:
             self._fail(node, REASON_TIMEOUT, "no result within %gs (pod %s never started%s)"
                        % (self.timeout_s, pod.name, (": " + pod.waiting_msg) if pod.waiting else ""))
+
+    # ---------------------------------------------------------------- pods never created
+    def _look_for_refusal(self, now: float) -> None:
+        """Why has a selected node no pod? The DaemonSet controller says so only in Warning ``FailedCreate`` events on
+        the DaemonSet. Looked up with ONE event list, at most twice per run and only while some node has no pod: once
+        pod creation has stalled (no node got its first pod for ``stall_s``) past ``no_pod_grace_s``, and at the
+        nodes' deadline. A refusal by admission (``... is forbidden: ...``, ``... denied the request ...``) does not
+        pass by itself: those nodes are reported at once; any other cause is quoted when they time out."""
+        if self.refusal_checks >= 2 or (self.refusal is not None and self.refusal.final):
+            return
+        with self.lock:
+            podless = any(n not in self.results and n not in self.pods for n in self.targets)
+        if not podless:
+            return
+        elapsed = now - self.start
+        if self.refusal_checks == 0:
+            due = elapsed >= self.timeout_s or (elapsed >= self.o.no_pod_grace_s
+                                                and now - self.last_new_pod >= self.o.stall_s)
+        else:
+            due = elapsed >= self.timeout_s
+        if not due:
+            return
+        self.refusal_checks += 1
+        self.o.stats["event_lists"] += 1
+        try:
+            events = self.api.events_about(self.ns, "DaemonSet", self.name)
+        except Exception:  # noqa: BLE001 - no events to read (e.g. forbidden): the nodes time out as before
+            return
+        self.refusal = _Refusal.from_events(events) or self.refusal
 
     # ---------------------------------------------------------------- log
     def _fetch(self, node: str, pod: str) -> None:
@@ -516,6 +594,8 @@ class _Run:
         view = _PodView(pod, deleted=etype == "DELETED")
         with self.lock:
             cur = self.pods.get(node)
+            if cur is None and etype != "DELETED":
+                self.last_new_pod = time.monotonic()
             if etype == "DELETED":
                 if cur is not None and cur.name == view.name:
                     del self.pods[node]

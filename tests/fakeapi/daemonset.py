@@ -65,9 +65,29 @@ APPS = Resource("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, ["ds
                 categories=["all"])
 SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ["sa"])
 ROLE_BINDINGS = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True)
-EXTRA = [APPS, SERVICE_ACCOUNTS, ROLE_BINDINGS]
+EVENTS = Resource("", "v1", "events", "event", "Event", True, ["ev"])
+EXTRA = [APPS, SERVICE_ACCOUNTS, ROLE_BINDINGS, EVENTS]
 for _r in EXTRA:
     st.NAMESPACED_KINDS[_r.kind] = True
+
+# the field selectors the apiserver accepts on core/v1 events (pkg/registry/core/event/strategy.go ToSelectableFields)
+for _field in ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+               "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath"):
+    srv.FIELD_GETTERS.setdefault(_field, lambda o, _k=_field.split(".", 1)[1]: str(
+        (o.get("involvedObject") or {}).get(_k) or ""))
+srv.FIELD_GETTERS.setdefault("reason", lambda o: o.get("reason") or "")
+srv.FIELD_GETTERS.setdefault("reportingComponent", lambda o: o.get("reportingComponent") or "")
+srv.FIELD_GETTERS.setdefault("source", lambda o: (o.get("source") or {}).get("component") or "")
+srv.FIELDS_BY_KIND.setdefault("Event", {
+    "metadata.name", "metadata.namespace", "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+    "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+    "reason", "reportingComponent", "source", "type"})
+
+# what the scheduler-facing admission says when a node's behaviour is "pod-refused" and its spec names no `refusal`
+# (an SCC denial as OpenShift words it; the pod name is the DaemonSet's generateName prefix)
+DEFAULT_REFUSAL = ('pods "{prefix}" is forbidden: unable to validate against any security context constraint: '
+                   '[provider "anyuid": Forbidden: not usable by user or serviceaccount, provider "privileged": '
+                   'Forbidden: not usable by user or serviceaccount]')
 
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
@@ -368,6 +388,12 @@ class DaemonSetController:
         spec.setdefault("restartPolicy", "Always")
         spec.setdefault("serviceAccountName", "default")
         behaviour = self.node_spec(node).get("behaviour", "ok")
+        if behaviour == "pod-refused":
+            # admission refuses the pod: no pod, and the controller's event recorder reports it on the DaemonSet
+            # (pkg/controller/controller_utils.go createPods: Warning FailedCreate "Error creating: %v")
+            refusal = self.node_spec(node).get("refusal") or DEFAULT_REFUSAL
+            self._failed_create(ds, "Error creating: " + refusal.replace("{prefix}", md["name"] + "-"))
+            return
         if behaviour != "unschedulable":
             spec["nodeName"] = node
         pod = {"apiVersion": "v1", "kind": "Pod",
@@ -404,6 +430,32 @@ class DaemonSetController:
             # this (single-threaded) controller to create every pod
             due = self._born.setdefault(md["uid"], time.monotonic()) + self.start_latency_s - time.monotonic()
             self._at(due, self._start, md["namespace"], created["metadata"]["name"], node)
+
+    def _failed_create(self, ds: dict, message: str) -> None:
+        """A Warning event on the DaemonSet, aggregated as client-go's event recorder does (same reason and message:
+        ``count`` and ``lastTimestamp`` go up)."""
+        md = ds["metadata"]
+        ns = md["namespace"]
+        with self.store.lock:
+            ns_obj = self.store.get("Namespace", ns)
+            if ns_obj is None or ns_obj["metadata"].get("deletionTimestamp"):
+                return
+            for ev in self.store.list("Event", ns):
+                inv = ev.get("involvedObject") or {}
+                if inv.get("uid") == md["uid"] and ev.get("reason") == "FailedCreate" and ev.get("message") == message:
+                    ev["count"] = int(ev.get("count") or 1) + 1
+                    ev["lastTimestamp"] = _now()
+                    self.store.update(ev)
+                    return
+            now = _now()
+            self.store.create({
+                "apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": "%s.%x" % (md["name"], random.getrandbits(64)), "namespace": ns},
+                "involvedObject": {"kind": "DaemonSet", "namespace": ns, "name": md["name"], "uid": md["uid"],
+                                   "apiVersion": "apps/v1", "resourceVersion": md.get("resourceVersion", "")},
+                "reason": "FailedCreate", "message": message, "type": "Warning", "count": 1,
+                "source": {"component": "daemonset-controller"}, "reportingComponent": "daemonset-controller",
+                "reportingInstance": "", "firstTimestamp": now, "lastTimestamp": now, "eventTime": None})
 
     # -------------------------------------------------------------- pod lifecycle
     def _containers(self, pod):
