@@ -529,10 +529,6 @@ class _Run:
         pass by itself: those nodes are reported at once; any other cause is quoted when they time out."""
         if self.refusal_checks >= 2 or (self.refusal is not None and self.refusal.final):
             return
-        with self.lock:
-            podless = any(n not in self.results and n not in self.pods for n in self.targets)
-        if not podless:
-            return
         elapsed = now - self.start
         if self.refusal_checks == 0:
             due = elapsed >= self.timeout_s or (elapsed >= self.o.no_pod_grace_s
@@ -540,6 +536,10 @@ class _Run:
         else:
             due = elapsed >= self.timeout_s
         if not due:
+            return
+        with self.lock:
+            podless = any(n not in self.results and n not in self.pods for n in self.targets)
+        if not podless:
             return
         self.refusal_checks += 1
         self.o.stats["event_lists"] += 1
