@@ -85,7 +85,7 @@ def test_healthy_nodes_one_list_one_watch_one_log_get_each_and_cleanup(ds_cluste
 def test_a_node_whose_log_is_still_being_parsed_is_not_fetched_again(ds_cluster, fake_oc, monkeypatch):
     """Regression: the node left the "fetching" set before its result was recorded, so a full rescan of the nodes
     (every 0.5 s) in that window fetched its log a second time (seen at 5,000 nodes: 5,006 log GETs)."""
-    import kubectl_kata.probe.daemonset as ds_mod
+    import kubectl_kata.probe.daemonset.collector as ds_mod
 
     real = ds_mod.build_result
 

@@ -1,26 +1,18 @@
 """``doctor --via daemonset``: Kubernetes does the fan-out, one DaemonSet pod per node.
 
-The collection script, its framing and everything after it are those of ``--via oc``; only the transport differs:
+The collection script, its framing and everything after it are those of ``--via oc``; only the transport differs.
+The objects (:mod:`.objects`) are created in the run's namespace (which the caller creates privileged and deletes
+at the end), then:
 
-* objects, all in the run's namespace (which the caller creates privileged and deletes at the end):
-  a ConfigMap holding the script (``collect.sh``), a ServiceAccount bound to the ``privileged`` SCC
-  (ClusterRole ``system:openshift:scc:privileged``: a DaemonSet's pods are admitted with the pod's service
-  account, not the user's rights), and the DaemonSet;
-* the DaemonSet's pods run exactly on the selected nodes (the pool's ``nodeSelector`` when it selects exactly them,
-  else required node affinity on ``kubernetes.io/hostname``), tolerate every taint (``operator: Exists``), are
-  privileged with ``hostPID`` and the host's ``/`` at ``/host``;
-* the container's command is a shell that runs the script once under ``chroot /host`` (as ``oc debug`` does),
-  prints ``kata-doctor-exit rc=<status>`` after the framed block, touches ``/tmp/kata-doctor-done`` and then sleeps
-  until it is deleted, so the DaemonSet never restarts it. The readiness probe tests that file: a Ready pod has
-  printed its END marker (or died trying), and its log is fetched exactly once;
 * the pods are followed with ONE list and ONE watch on the namespace (label selector of the run), never a GET per
-  pod; at most ``parallel`` log GETs run at a time;
-* a node whose pod does not run is reported with the pod's own cause: ``ImagePullBackOff``/``ErrImagePull``
-  (naming the image) or ``CreateContainerError`` once it lasted ``image_pull_grace_s``, ``Unschedulable`` (with the
-  scheduler's message) at the node's deadline; a node that got no pod at all with the DaemonSet controller's own
-  ``FailedCreate`` event (one event list, only when pod creation stalls; a refusal by admission is reported at once,
-  as ``pod-refused``), else as "no pod was created"; nobody waits on it beyond ``--node-timeout`` and it holds no
-  other node up;
+  pod; a Ready pod has printed its END marker (or died trying), and its log is fetched exactly once, at most
+  ``parallel`` log GETs at a time;
+* a node whose pod does not run is reported with the pod's own cause (:mod:`.pods`): ``ImagePullBackOff``/
+  ``ErrImagePull`` (naming the image) or ``CreateContainerError`` once it lasted ``image_pull_grace_s``,
+  ``Unschedulable`` (with the scheduler's message) at the node's deadline; a node that got no pod at all with the
+  DaemonSet controller's own ``FailedCreate`` event (one event list, only when pod creation stalls; a refusal by
+  admission is reported at once, as ``pod-refused``), else as "no pod was created"; nobody waits on it beyond
+  ``--node-timeout`` and it holds no other node up;
 * the DaemonSet is deleted on every way out (``finally``); SIGTERM while collecting is turned into the same
   interruption as Ctrl-C, so cleanup runs then too.
 """
@@ -33,167 +25,19 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from .. import interrupts
-from ..core.selectors import matches
-from .runner import (
+from ... import interrupts
+from ..runner import (
     REASON_CANCELLED, REASON_CONTAINER_ERROR, REASON_IMAGE_PULL, REASON_INTERNAL, REASON_INVALID_NODE,
     REASON_POD_FAILED, REASON_POD_REFUSED, REASON_SCHEDULING, REASON_TIMEOUT, NodeProbeResult, ProbesInterrupted,
     ProcOutcome, build_result, one_line, valid_node_name,
 )
-from .script import DEFAULT_ITEM_TIMEOUT_S, build_script, new_nonce
+from ..script import DEFAULT_ITEM_TIMEOUT_S, build_script, new_nonce
+from .objects import CONTAINER, RUN_LABEL, build_objects
+from .pods import PULL_REASONS, STUCK_REASONS, PodView, Refusal, pod_node
 
-__all__ = ["DaemonSetCollector", "build_objects", "placement", "CONTAINER", "RUN_LABEL", "DONE_FILE",
-           "SCC_CLUSTER_ROLE", "sigterm_as_interrupt"]
+__all__ = ["DaemonSetCollector", "sigterm_as_interrupt"]
 
-CONTAINER = "collect"
-RUN_LABEL = "kata-doctor.kubectl-kata.io/run"
-DONE_FILE = "/tmp/kata-doctor-done"
-SCRIPT_DIR = "/kata-doctor"
-SCRIPT_KEY = "collect.sh"
-SCC_CLUSTER_ROLE = "system:openshift:scc:privileged"
-HOSTNAME_LABEL = "kubernetes.io/hostname"
 _EXIT_RE = re.compile(rb"^kata-doctor-exit rc=(-?[0-9]{1,6})\s*$", re.M)
-_PULL_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
-_STUCK_REASONS = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
-
-# the container's command: run the script once under chroot /host, say how it ended, mark it done, then idle
-# (the DaemonSet's restartPolicy is Always: the container must not exit)
-WRAPPER = (
-    "trap 'exit 0' TERM INT\n"
-    'chroot /host /bin/sh -c "$(cat ' + SCRIPT_DIR + "/" + SCRIPT_KEY + ')" 2>&1\n'
-    "rc=$?\n"
-    "printf 'kata-doctor-exit rc=%s\\n' \"$rc\"\n"
-    ": >" + DONE_FILE + "\n"
-    "while :; do sleep 3600 & wait $!; done\n"
-)
-
-
-# --------------------------------------------------------------------------- objects
-
-def placement(nodes: Sequence[str], pool_selector: Optional[dict], node_labels: Mapping[str, Mapping[str, str]]
-              ) -> Dict[str, Any]:
-    """Pod-spec fields that put the DaemonSet on exactly ``nodes``: the pool's ``nodeSelector`` when it selects
-    exactly those nodes among ``node_labels`` (every node of the cluster), else required node affinity on
-    ``kubernetes.io/hostname`` (when those labels tell the nodes apart), else on ``metadata.name``."""
-    want = set(nodes)
-    if pool_selector and (pool_selector.get("matchLabels") or pool_selector.get("matchExpressions")):
-        selected = {n for n, labels in node_labels.items() if matches(pool_selector, labels)}
-        if selected == want:
-            out: Dict[str, Any] = {}
-            if pool_selector.get("matchLabels"):
-                out["nodeSelector"] = dict(pool_selector["matchLabels"])
-            if pool_selector.get("matchExpressions"):
-                out["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [{"matchExpressions": [dict(e) for e in pool_selector["matchExpressions"]]}]
-                }}}
-            return out
-    hostnames = {n: (node_labels.get(n) or {}).get(HOSTNAME_LABEL) for n in nodes}
-    values = sorted({h for h in hostnames.values() if h})
-    chosen = {n for n, labels in node_labels.items() if (labels or {}).get(HOSTNAME_LABEL) in set(values)}
-    if all(hostnames.values()) and chosen == want:
-        term = {"matchExpressions": [{"key": HOSTNAME_LABEL, "operator": "In", "values": values}]}
-    else:
-        term = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": sorted(want)}]}
-    return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-        "nodeSelectorTerms": [term]}}}}
-
-
-def build_objects(name: str, namespace: str, image: str, script: str, where: Mapping[str, Any],
-                  run_id: str) -> List[dict]:
-    """ConfigMap (script), ServiceAccount + RoleBinding (privileged SCC), DaemonSet; created in this order."""
-    labels = {RUN_LABEL: run_id, "app.kubernetes.io/managed-by": "kubectl-kata",
-              "app.kubernetes.io/name": "kata-doctor"}
-    meta = {"name": name, "namespace": namespace, "labels": dict(labels)}
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": dict(meta), "data": {SCRIPT_KEY: script}}
-    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": dict(meta)}
-    rb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": dict(meta),
-          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": SCC_CLUSTER_ROLE},
-          "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]}
-    pod_spec: Dict[str, Any] = {
-        "serviceAccountName": name,
-        "automountServiceAccountToken": False,
-        "hostPID": True,
-        "terminationGracePeriodSeconds": 5,
-        "tolerations": [{"operator": "Exists"}],
-        "containers": [{
-            "name": CONTAINER,
-            "image": image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": ["/bin/sh", "-c", WRAPPER],
-            "securityContext": {"privileged": True, "runAsUser": 0},
-            "readinessProbe": {"exec": {"command": ["cat", DONE_FILE]}, "initialDelaySeconds": 1,
-                               "periodSeconds": 2, "failureThreshold": 1},
-            "resources": {"requests": {"cpu": "10m", "memory": "50Mi"}},
-            "volumeMounts": [{"name": "host", "mountPath": "/host"},
-                             {"name": "script", "mountPath": SCRIPT_DIR, "readOnly": True}],
-        }],
-        "volumes": [{"name": "host", "hostPath": {"path": "/", "type": "Directory"}},
-                    {"name": "script", "configMap": {"name": name, "defaultMode": 0o444}}],
-    }
-    pod_spec.update({k: v for k, v in where.items()})
-    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": dict(meta),
-          "spec": {"selector": {"matchLabels": {RUN_LABEL: run_id}},
-                   "updateStrategy": {"type": "OnDelete"},
-                   # no priority class and no workload-partitioning annotation: both can be refused by a
-                   # cluster's quota/admission policy for an ordinary namespace, and a refused pod is a lost node
-                   "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec}}}
-    return [cm, sa, rb, ds]
-
-
-# --------------------------------------------------------------------------- pod state
-
-def _pod_node(pod: Mapping[str, Any]) -> Optional[str]:
-    spec = pod.get("spec") or {}
-    if spec.get("nodeName"):
-        return str(spec["nodeName"])
-    # not bound yet: the DaemonSet controller pins each pod with matchFields metadata.name
-    for term in (((spec.get("affinity") or {}).get("nodeAffinity") or {})
-                 .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []:
-        for f in term.get("matchFields") or []:
-            if f.get("key") == "metadata.name" and f.get("values"):
-                return str(f["values"][0])
-    return None
-
-
-class _PodView:
-    """What the collector keeps of a pod: a few fields, not the object."""
-
-    __slots__ = ("name", "ready", "running", "waiting", "waiting_msg", "unschedulable", "terminated",
-                 "deleted", "image")
-
-    def __init__(self, pod: Mapping[str, Any], deleted: bool = False) -> None:
-        md = pod.get("metadata") or {}
-        status = pod.get("status") or {}
-        self.name = str(md.get("name") or "")
-        self.deleted = deleted or bool(md.get("deletionTimestamp"))
-        self.ready = False
-        self.running = False
-        self.waiting = ""
-        self.waiting_msg = ""
-        self.terminated = ""
-        self.unschedulable = ""
-        self.image = ""
-        for c in (pod.get("spec") or {}).get("containers") or []:
-            if c.get("name") == CONTAINER:
-                self.image = str(c.get("image") or "")
-        for cs in status.get("containerStatuses") or []:
-            if cs.get("name") != CONTAINER:
-                continue
-            state = cs.get("state") or {}
-            self.ready = bool(cs.get("ready"))
-            self.running = "running" in state
-            if "waiting" in state:
-                self.waiting = str((state["waiting"] or {}).get("reason") or "")
-                self.waiting_msg = str((state["waiting"] or {}).get("message") or self.waiting)
-            if "terminated" in state:
-                t = state["terminated"] or {}
-                self.terminated = "%s (exit code %s)" % (t.get("reason") or "terminated", t.get("exitCode"))
-        for cond in status.get("conditions") or []:
-            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
-                self.unschedulable = str(cond.get("message") or cond.get("reason") or "not scheduled")
-        if status.get("phase") in ("Failed", "Succeeded") and not self.terminated:
-            self.terminated = "pod %s: %s" % (status.get("phase"), status.get("reason") or status.get("message")
-                                              or "")
 
 
 def sigterm_as_interrupt() -> Callable[[], None]:
@@ -270,41 +114,6 @@ class DaemonSetCollector:
         return run.go(where)
 
 
-class _Refusal:
-    """The DaemonSet controller's newest Warning ``FailedCreate`` event: its message (``Error creating: <the API
-    error>``), how often it happened, and whether it is final (refused by admission: will not pass by waiting)."""
-
-    _FINAL = (" is forbidden: ", "denied the request", "violates PodSecurity")
-
-    def __init__(self, message: str, count: int) -> None:
-        self.message = message
-        self.count = count
-        self.final = any(f in message for f in self._FINAL)
-
-    @property
-    def text(self) -> str:
-        return "the DaemonSet controller reports FailedCreate%s: %s" % (
-            (" (%d times)" % self.count) if self.count > 1 else "", one_line(self.message, 600))
-
-    @classmethod
-    def from_events(cls, events: Sequence[Mapping[str, Any]]) -> Optional["_Refusal"]:
-        failed = [e for e in events or [] if isinstance(e, Mapping) and e.get("reason") == "FailedCreate"
-                  and (e.get("type") or "Warning") == "Warning"]
-        if not failed:
-            return None
-
-        def when(e):
-            return str(e.get("lastTimestamp") or e.get("eventTime") or
-                       ((e.get("metadata") or {}).get("creationTimestamp")) or "")
-
-        newest = max(failed, key=when)
-        try:
-            count = int(newest.get("count") or 1)
-        except (TypeError, ValueError):
-            count = 1
-        return cls(str(newest.get("message") or "FailedCreate"), count)
-
-
 class _Run:
     def __init__(self, owner: DaemonSetCollector, order: List[str], skip: Dict[str, str], parallel: int,
                  timeout_s: float, on_result: Optional[ResultFn], on_progress: Optional[ProgressFn],
@@ -321,7 +130,7 @@ class _Run:
         self.cancel = cancel
         self.lock = threading.Condition()
         self.results: Dict[str, NodeProbeResult] = {}
-        self.pods: Dict[str, _PodView] = {}
+        self.pods: Dict[str, PodView] = {}
         self.changed: set = set()
         self.fetching: set = set()
         self.pull_seen: Dict[str, float] = {}
@@ -335,7 +144,7 @@ class _Run:
         self.last_progress = 0.0
         self.on_started: Optional[Callable[[], None]] = None
         self.last_new_pod = self.start     # when a selected node last got its first pod
-        self.refusal: Optional[_Refusal] = None
+        self.refusal: Optional[Refusal] = None
         self.refusal_checks = 0
 
     # ---------------------------------------------------------------- results
@@ -483,7 +292,7 @@ class _Run:
             self.fetching.add(node)
             pool.submit(self._fetch, node, pod.name)
             return
-        if pod is not None and pod.waiting in _PULL_REASONS:
+        if pod is not None and pod.waiting in PULL_REASONS:
             first = self.pull_seen.setdefault(node, now)
             if deadline_passed or now - first >= self.o.image_pull_grace_s:
                 self._fail(node, REASON_IMAGE_PULL,
@@ -491,7 +300,7 @@ class _Run:
                            "--image with a support-tools image from a reachable registry"
                            % (pod.image or self.o.image, pod.waiting, pod.waiting_msg))
             return
-        if pod is not None and pod.waiting in _STUCK_REASONS:
+        if pod is not None and pod.waiting in STUCK_REASONS:
             first = self.pull_seen.setdefault(node, now)
             if deadline_passed or now - first >= self.o.image_pull_grace_s:
                 self._fail(node, REASON_CONTAINER_ERROR, "debug container %s cannot start: %s: %s"
@@ -547,7 +356,7 @@ class _Run:
             events = self.api.events_about(self.ns, "DaemonSet", self.name)
         except Exception:  # noqa: BLE001 - no events to read (e.g. forbidden): the nodes time out as before
             return
-        self.refusal = _Refusal.from_events(events) or self.refusal
+        self.refusal = Refusal.from_events(events) or self.refusal
 
     # ---------------------------------------------------------------- log
     def _fetch(self, node: str, pod: str) -> None:
@@ -588,10 +397,10 @@ class _Run:
 
     # ---------------------------------------------------------------- watch
     def _apply(self, etype: str, pod: Mapping[str, Any]) -> None:
-        node = _pod_node(pod)
+        node = pod_node(pod)
         if node is None or node not in self.targets:
             return
-        view = _PodView(pod, deleted=etype == "DELETED")
+        view = PodView(pod, deleted=etype == "DELETED")
         with self.lock:
             cur = self.pods.get(node)
             if cur is None and etype != "DELETED":
@@ -633,4 +442,3 @@ class _Run:
                     self.watch_error = getattr(exc, "message", None) or str(exc)
                     self.lock.notify_all()
                 return
-
