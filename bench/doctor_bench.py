@@ -74,9 +74,7 @@ def run_doctor(n, latency, parallel, tmp, bundle=None):
         kc = str(fc.write_kubeconfig(os.path.join(tmp, "kc-%d" % n)))
         # A realistic pool: kata enabled by `kubectl kata enable` (all nodes at once so set-up stays short) and
         # the release OS image the simulated nodes boot, so a healthy node really comes out healthy.
-        cc = fc.store.get("ControllerConfig", "machine-config-controller")
-        cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
-        fc.store.update(cc)
+        fc.boot_release_os_image("4.16")
         pool = fc.store.get("MachineConfigPool", "worker")
         pool["spec"]["maxUnavailable"] = "100%"
         fc.store.update(pool)

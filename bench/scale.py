@@ -25,7 +25,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests import nodesim  # noqa: E402
 from tests.fakeapi import FakeCluster  # noqa: E402
 
 
@@ -53,9 +52,7 @@ def prepare(n: int, tmp: str):
     pool = fc.store.get("MachineConfigPool", "worker")
     pool["spec"]["maxUnavailable"] = "100%"
     fc.store.update(pool)
-    cc = fc.store.get("ControllerConfig", "machine-config-controller")
-    cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")  # the OS image the fake nodes boot
-    fc.store.update(cc)
+    fc.boot_release_os_image("4.16")  # the OS image the fake nodes boot
     fc.mco.wait_idle()
     kc = str(fc.write_kubeconfig(os.path.join(tmp, "kubeconfig")))
     env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "KUBECONFIG": kc, "PYTHONPATH": ROOT, "NO_COLOR": "1"}

@@ -21,27 +21,22 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests import nodesim  # noqa: E402
 from tests.clirunner import run_cli  # noqa: E402
-from tests.fakeapi import FakeCluster  # noqa: E402
+from tests.enabled import enabled_cluster  # noqa: E402
 
 OUT = os.path.join(ROOT, "examples", "bundle-drifted-node")
 
 
 def main() -> int:
     tmp = tempfile.mkdtemp(prefix="kata-example-")
-    fc = FakeCluster(workers=3).start()
     try:
-        kc = str(fc.write_kubeconfig(os.path.join(tmp, "kubeconfig")))
-        cc = fc.store.get("ControllerConfig", "machine-config-controller")
-        cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
-        fc.store.update(cc)
-        res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc)
-        if res.exit_code != 0:
-            sys.stderr.write(res.stderr)
-            return 1
-        ext = fc.store.get("ConfigMap", "machine-config-osimageurl",
-                           "openshift-machine-config-operator")["data"]["baseOSExtensionsContainerImage"]
+        fc = enabled_cluster(os.path.join(tmp, "kubeconfig"))
+    except RuntimeError as exc:
+        sys.stderr.write("%s\n" % exc)
+        return 1
+    kc = fc.kc
+    try:
+        ext = fc.ext_image
         scen, state = os.path.join(tmp, "scen"), os.path.join(tmp, "state")
         os.mkdir(scen)
         os.mkdir(state)

@@ -25,9 +25,9 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests import mustgather_sim, nodesim  # noqa: E402
+from tests import mustgather_sim  # noqa: E402
 from tests.clirunner import run_cli  # noqa: E402
-from tests.fakeapi import FakeCluster  # noqa: E402
+from tests.enabled import enabled_cluster  # noqa: E402
 
 AFTER = os.path.join(ROOT, "examples", "bundle-after-update")
 MUSTGATHER = os.path.join(ROOT, "examples", "must-gather-drifted-node")
@@ -37,23 +37,19 @@ AFTER_SCENARIOS = {"worker-0": "healthy", "worker-1": "healthy", "worker-2": "st
 
 def main() -> int:
     tmp = tempfile.mkdtemp(prefix="kata-example-")
-    fc = FakeCluster(workers=3).start()
     try:
-        kc = str(fc.write_kubeconfig(os.path.join(tmp, "kubeconfig")))
-        cc = fc.store.get("ControllerConfig", "machine-config-controller")
-        cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
-        fc.store.update(cc)
-        res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc)
-        if res.exit_code != 0:
-            sys.stderr.write(res.stderr)
-            return 1
+        fc = enabled_cluster(os.path.join(tmp, "kubeconfig"))
+    except RuntimeError as exc:
+        sys.stderr.write("%s\n" % exc)
+        return 1
+    kc = fc.kc
+    try:
         # the must-gather of the cluster as it was (worker-1 drifted)
         shutil.rmtree(MUSTGATHER, ignore_errors=True)
         mustgather_sim.write_mustgather(MUSTGATHER, fc.store, BEFORE_SCENARIOS, run_id="8013482101",
                                         runtimeclasses=True)
         # the bundle after the update
-        ext = fc.store.get("ConfigMap", "machine-config-osimageurl",
-                           "openshift-machine-config-operator")["data"]["baseOSExtensionsContainerImage"]
+        ext = fc.ext_image
         scen, state = os.path.join(tmp, "scen"), os.path.join(tmp, "state")
         os.mkdir(scen)
         os.mkdir(state)

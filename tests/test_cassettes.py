@@ -177,11 +177,7 @@ def test_cassette_doctor_cluster_side(cluster_kubeconfig, fake_oc):
     ext = seeded.store.get("ConfigMap", "machine-config-osimageurl",
                            "openshift-machine-config-operator")["data"]["baseOSExtensionsContainerImage"]
     if fc is not None:  # recording: enable kata, and boot the nodes' OS image as the release's (as in a healthy pool)
-        from tests import nodesim
-
-        cc = fc.store.get("ControllerConfig", "machine-config-controller")
-        cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
-        fc.store.update(cc)
+        fc.boot_release_os_image("4.16")
         assert run_cli(["enable", "--timeout", "60s"], kubeconfig=kc).exit_code == 0
     fake_oc.configure(nodes={}, images={ext: {"release": "4.16", "arch": "x86_64"}}, default=None)
     (res,) = _play("doctor", [["doctor", "-o", "json"]], kc)

@@ -18,9 +18,8 @@ import pytest
 import yaml
 
 from kubectl_kata.status import ExitStatus
-from tests import nodesim
 from tests.clirunner import run_cli
-from tests.fakeapi import FakeCluster
+from tests.enabled import enabled_cluster
 from tests.fakeapi.daemonset import install_daemonsets
 
 WORKERS = ["worker-0", "worker-1", "worker-2"]
@@ -31,18 +30,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """OCP 4.16.3, 3 workers, kata enabled on `worker`; DaemonSets served and run (pod start 0.05 s)."""
-    fc = FakeCluster(workers=3)
-    fc.start()
+    fc = enabled_cluster(tmp_path_factory.mktemp("kc") / "kubeconfig")
     install_daemonsets(fc, start_latency_s=0.05)
-    kc = str(fc.write_kubeconfig(tmp_path_factory.mktemp("kc") / "kubeconfig"))
-    cc = fc.store.get("ControllerConfig", "machine-config-controller")
-    cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
-    fc.store.update(cc)
-    res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc)
-    assert res.exit_code == 0, res.stderr
-    fc.kc = kc
-    fc.ext_image = fc.store.get("ConfigMap", "machine-config-osimageurl",
-                                "openshift-machine-config-operator")["data"]["baseOSExtensionsContainerImage"]
     yield fc
     fc.daemonsets.stop()
     fc.stop()

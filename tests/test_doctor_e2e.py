@@ -13,7 +13,7 @@ import yaml
 from kubectl_kata.status import ExitStatus
 from tests import nodesim
 from tests.clirunner import run_cli
-from tests.fakeapi import FakeCluster
+from tests.enabled import enabled_cluster
 
 WORKERS = ["worker-0", "worker-1", "worker-2"]
 
@@ -22,17 +22,7 @@ WORKERS = ["worker-0", "worker-1", "worker-2"]
 def cluster(tmp_path_factory):
     """OCP 4.16.3, 3 workers, kata enabled on `worker` by `kubectl kata enable`; the release OS image is the
     one nodesim's nodes boot (so node.os-image can pass)."""
-    fc = FakeCluster(workers=3)
-    fc.start()
-    kc = str(fc.write_kubeconfig(tmp_path_factory.mktemp("kc") / "kubeconfig"))
-    cc = fc.store.get("ControllerConfig", "machine-config-controller")
-    cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
-    fc.store.update(cc)
-    res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc)
-    assert res.exit_code == 0, res.stderr
-    fc.kc = kc
-    fc.ext_image = fc.store.get("ConfigMap", "machine-config-osimageurl",
-                                "openshift-machine-config-operator")["data"]["baseOSExtensionsContainerImage"]
+    fc = enabled_cluster(tmp_path_factory.mktemp("kc") / "kubeconfig")
     yield fc
     fc.stop()
 

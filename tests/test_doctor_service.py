@@ -14,9 +14,8 @@ from kubectl_kata.context import Environment
 from kubectl_kata.services.doctor import DoctorRequest, run_doctor
 from kubectl_kata.services.reporting import Reporter
 from kubectl_kata.status import ExitStatus
-from tests import nodesim
 from tests.clirunner import run_cli
-from tests.fakeapi import FakeCluster
+from tests.enabled import enabled_cluster
 from tests.fakebin.plugin import FAKEBIN
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,17 +25,7 @@ EXAMPLE = os.path.join(ROOT, "examples", "bundle-drifted-node")
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """OCP 4.16.3, 3 workers, kata enabled on `worker` (as in test_doctor_e2e)."""
-    fc = FakeCluster(workers=3)
-    fc.start()
-    kc = str(fc.write_kubeconfig(tmp_path_factory.mktemp("kc") / "kubeconfig"))
-    cc = fc.store.get("ControllerConfig", "machine-config-controller")
-    cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
-    fc.store.update(cc)
-    res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc)
-    assert res.exit_code == 0, res.stderr
-    fc.kc = kc
-    fc.ext_image = fc.store.get("ConfigMap", "machine-config-osimageurl",
-                                "openshift-machine-config-operator")["data"]["baseOSExtensionsContainerImage"]
+    fc = enabled_cluster(tmp_path_factory.mktemp("kc") / "kubeconfig")
     yield fc
     fc.stop()
 

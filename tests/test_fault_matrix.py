@@ -10,7 +10,6 @@ doc's table with `WRITE_FAULT_MATRIX=1 python3 -m pytest -q tests/test_fault_mat
 from __future__ import annotations
 
 import os
-import re
 import socket
 import stat
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from typing import Callable, Dict, List, Optional
 import yaml
 
 from kubectl_kata.core.constants import MC_NAME, RUNTIMECLASS_NAME
-from tests import nodesim
 from tests.clirunner import run_cli
 from tests.fakeapi import FakeCluster
 from tests.fakebin.plugin import FAKEBIN
@@ -360,9 +358,7 @@ def run_cell(fault: Fault, verb: str, tmp, fake_oc):
         kc = str(fc.write_kubeconfig(os.path.join(tmp, "kubeconfig")))
         env = {"PATH": os.environ["PATH"], "FAKE_OC_SCENARIO_DIR": fake_oc.scenario_dir,
                "FAKE_OC_STATE_DIR": fake_oc.state_dir}
-        cc = fc.store.get("ControllerConfig", "machine-config-controller")
-        cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")  # the OS image the fake nodes boot
-        fc.store.update(cc)
+        fc.boot_release_os_image("4.16")  # the OS image the fake nodes boot
         fc.mco.wait_idle()
         if START_ENABLED[verb]:
             res = run_cli(["enable", "--timeout", "60s"], kubeconfig=kc)

@@ -50,6 +50,14 @@ def collect(fc, nodes=WORKERS, **kw):
     return col, results
 
 
+def create_run_objects(fc, where, script="@@KATA-abcdefgh12345678", run_id="r1", ns=NS):
+    """The collector's objects (DaemonSet "probe") created by hand in ``ns``; returns once the fake controller is
+    idle."""
+    for o in build_objects("probe", ns, "registry.example/tools:1", script, where, run_id):
+        fc.workloads.create(o)
+    fc.daemonsets.wait_idle()
+
+
 def log_gets(fc):
     return [r for r in fc.requests if r["method"] == "GET" and r["path"].endswith("/log")]
 
@@ -286,10 +294,7 @@ def test_fake_controller_applies_taints_as_the_scheduler_does(tolerations, taint
 
 def test_fake_controller_status_and_selector_scoping(ds_cluster, fake_oc):
     where = {"nodeSelector": {"node-role.kubernetes.io/worker": ""}}
-    objs = build_objects("probe", NS, "registry.example/tools:1", "@@KATA-abcdefgh12345678", where, "r1")
-    for o in objs:
-        ds_cluster.workloads.create(o)
-    ds_cluster.daemonsets.wait_idle()
+    create_run_objects(ds_cluster, where, run_id="r1")
     ds = ds_cluster.store.get("DaemonSet", "probe", NS)
     assert ds["status"]["desiredNumberScheduled"] == 3 and ds["status"]["numberReady"] == 3
     pods = ds_cluster.store.list("Pod", NS)
@@ -307,7 +312,6 @@ def test_fake_controller_status_and_selector_scoping(ds_cluster, fake_oc):
     assert ds_cluster.store.get("DaemonSet", "probe", NS)["status"]["desiredNumberScheduled"] == 2
     # the namespace's deletion removes the DaemonSet and its pods
     ds_cluster.store.flush()
-    from kubectl_kata.kube.client import connect as _c  # noqa: F401  (same client as the plugin)
     ds_cluster.workloads.cluster.delete("Namespace", NS)
     assert ds_cluster.api.namespaces.wait_idle()
     ds_cluster.daemonsets.wait_idle()
@@ -328,11 +332,7 @@ def test_namespace_deletion_answers_terminating_and_empties_it_in_the_background
     fc = ds_cluster
     NS = "kata-doctor-test2"        # made through the API: it has the `kubernetes` finalizer
     fc.workloads.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    objs = build_objects("probe", NS, "registry.example/tools:1", "@@KATA-abcdefgh12345678",
-                         {"nodeSelector": {"node-role.kubernetes.io/worker": ""}}, "r2")
-    for o in objs:
-        fc.workloads.create(o)
-    fc.daemonsets.wait_idle()
+    create_run_objects(fc, {"nodeSelector": {"node-role.kubernetes.io/worker": ""}}, run_id="r2", ns=NS)
     assert len(fc.store.list("Pod", NS)) == 3
     fc.store.flush()
     fc.reset_requests()
@@ -394,11 +394,7 @@ def test_access_review_follows_the_policy_and_forbidden_verbs(ds_cluster):
 
 def test_log_of_a_container_that_never_started_is_a_400_like_kubelet(ds_cluster, fake_oc):
     fake_oc.configure(nodes={"worker-0": {"behaviour": "imagepullbackoff"}})
-    objs = build_objects("probe", NS, "registry.example/tools:1", "@@KATA-abcdefgh12345678",
-                         hostname_affinity(["worker-0"]), "r2")
-    for o in objs:
-        ds_cluster.workloads.create(o)
-    ds_cluster.daemonsets.wait_idle()
+    create_run_objects(ds_cluster, hostname_affinity(["worker-0"]), run_id="r2")
     [pod] = ds_cluster.store.list("Pod", NS)
     from kubectl_kata.errors import ClusterError
 
@@ -408,11 +404,8 @@ def test_log_of_a_container_that_never_started_is_a_400_like_kubelet(ds_cluster,
 
 
 def test_framed_log_round_trips_through_the_parser(ds_cluster, fake_oc):
-    objs = build_objects("probe", NS, "registry.example/tools:1", "M='@@KATA-abcdefgh12345678'",
-                         hostname_affinity(["worker-0"]), "r3")
-    for o in objs:
-        ds_cluster.workloads.create(o)
-    ds_cluster.daemonsets.wait_idle()
+    create_run_objects(ds_cluster, hostname_affinity(["worker-0"]), script="M='@@KATA-abcdefgh12345678'",
+                       run_id="r3")
     [pod] = ds_cluster.store.list("Pod", NS)
     data = ds_cluster.workloads.pod_log(NS, pod["metadata"]["name"], CONTAINER, 5)
     items, problems = parse_framed(data, "abcdefgh12345678")

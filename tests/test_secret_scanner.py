@@ -103,7 +103,6 @@ def _client_cert(tmp_path):
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory):
     """Drive every verb and collect every artifact: -> (artifacts {name: text|bytes}, exact secret values)."""
-    from tests import nodesim
     from tests.fakeapi import FakeCluster
     from tests.fakebin.plugin import FAKEBIN, FakeOc
 
@@ -117,9 +116,7 @@ def collected(tmp_path_factory):
         applied["metadata"] = {"name": "pull-secret", "namespace": "openshift-config"}
         ps["metadata"].setdefault("annotations", {})[LAST_APPLIED] = json.dumps(applied, separators=(",", ":"))
         fc.store.update(ps)
-        cc = fc.store.get("ControllerConfig", "machine-config-controller")
-        cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
-        fc.store.update(cc)
+        fc.boot_release_os_image("4.16")
 
         crt, key = _client_cert(tmp)
         cfg = fc.kubeconfig_dict()

@@ -25,9 +25,8 @@ import time
 import pytest
 
 from kubectl_kata.core.constants import MC_NAME, RUNTIMECLASS_NAME
-from tests import nodesim
 from tests.clirunner import run_cli
-from tests.fakeapi import FakeCluster
+from tests.enabled import enabled_cluster as make_enabled_cluster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
@@ -176,17 +175,7 @@ def test_disable_interrupted(make_fake_cluster, tmp_path, phase, sig):
 @pytest.fixture(scope="module")
 def enabled_cluster(tmp_path_factory):
     """OCP 4.16.3, 3 workers, kata enabled by `kubectl kata enable`; nodes boot the release OS image."""
-    fc = FakeCluster(workers=3)
-    fc.start()
-    kc = fc.write_kubeconfig(tmp_path_factory.mktemp("kc") / "kubeconfig")
-    cc = fc.store.get("ControllerConfig", "machine-config-controller")
-    cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url("4.16")
-    fc.store.update(cc)
-    res = run_cli(["enable", "--timeout", "60s"], kubeconfig=str(kc))
-    assert res.exit_code == 0, res.stderr
-    fc.kc = kc
-    fc.ext_image = fc.store.get("ConfigMap", "machine-config-osimageurl",
-                                "openshift-machine-config-operator")["data"]["baseOSExtensionsContainerImage"]
+    fc = make_enabled_cluster(tmp_path_factory.mktemp("kc") / "kubeconfig")
     yield fc
     fc.stop()
 

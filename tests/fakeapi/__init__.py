@@ -176,3 +176,12 @@ class FakeCluster:
     def install_operator(self, installed: bool = True) -> None:
         """Serve (or stop serving) the kataconfiguration.openshift.io group."""
         self.api.operator = installed
+
+    def boot_release_os_image(self, release: str = "4.16") -> None:
+        """Make the release's OS image (ControllerConfig ``baseOSContainerImage``) the one the simulated nodes boot
+        (tests/nodesim), as in a healthy pool, so node.os-image can pass."""
+        from tests import nodesim
+
+        cc = self.store.get("ControllerConfig", "machine-config-controller")
+        cc["spec"]["baseOSContainerImage"] = nodesim.os_image_url(release)
+        self.store.update(cc)
