@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from kubectl_kata.doctor.model import ProbeRecord, node_arches, raw_digest
+from kubectl_kata.doctor.model import node_arches, raw_digest
 from kubectl_kata.probe.backend import NodeProbeResult
 from kubectl_kata.services.doctor import daemonset as ds
 from tests import nodesim
@@ -33,7 +33,7 @@ def spool():
 
 def test_keys_and_architecture_are_answered_without_reading_the_file(spool):
     raw = _raw()
-    rec = ds.spooled_record(ProbeRecord, spool, _res("worker-0", raw))
+    rec = ds.SpooledProbeRecord.from_probe(_res("worker-0", raw), spool=spool)
     path = rec.raw._path
     assert os.path.exists(path)
     os.unlink(path)                       # from here on, any read of the file fails
@@ -45,7 +45,7 @@ def test_keys_and_architecture_are_answered_without_reading_the_file(spool):
 
 def test_outputs_round_trip_through_the_spool_byte_for_byte(spool):
     raw = _raw("version-skew", "worker-3")
-    rec = ds.spooled_record(ProbeRecord, spool, _res("worker-3", raw))
+    rec = ds.SpooledProbeRecord.from_probe(_res("worker-3", raw), spool=spool)
     assert dict(rec.raw.items()) == raw
     assert rec.raw.digest == raw_digest(raw)
 
@@ -59,16 +59,16 @@ def test_identical_outputs_are_parsed_once_and_the_cache_is_bounded(spool, monke
         return real(raw)
 
     monkeypatch.setattr(ds, "parse_facts", counting)
-    a = ds.spooled_record(ProbeRecord, spool, _res("worker-0", _raw()))
-    b = ds.spooled_record(ProbeRecord, spool, _res("worker-1", _raw()))
-    c = ds.spooled_record(ProbeRecord, spool, _res("worker-2", _raw("no-kvm", "worker-2")))
+    a = ds.SpooledProbeRecord.from_probe(_res("worker-0", _raw()), spool=spool)
+    b = ds.SpooledProbeRecord.from_probe(_res("worker-1", _raw()), spool=spool)
+    c = ds.SpooledProbeRecord.from_probe(_res("worker-2", _raw("no-kvm", "worker-2")), spool=spool)
     assert a.raw.digest == b.raw.digest != c.raw.digest
     fa, fb, fc = a.facts, b.facts, c.facts
     assert fa is fb and fa is not fc and len(parsed) == 2
     assert fa.arch and fa.installed("kata-containers")
     # more distinct output sets than the cache holds: the least recently used is dropped and parsed again
     monkeypatch.setattr(ds, "FACTS_CACHE", 2)
-    d = ds.spooled_record(ProbeRecord, spool, _res("worker-4", _raw("closure-missing", "worker-4")))
+    d = ds.SpooledProbeRecord.from_probe(_res("worker-4", _raw("closure-missing", "worker-4")), spool=spool)
     assert d.facts is not None and len(parsed) == 3 and len(spool._facts) == 2
     assert a.facts is not fa and len(parsed) == 4
 
@@ -78,7 +78,7 @@ def test_an_unwritable_spool_keeps_the_node_in_memory(spool, tmp_path):
     handed = []
     raw = _raw()
     spool.close()                          # the spool's directory is gone: writing fails (as on a full disk)
-    keep = ds._keeper(ProbeRecord, spool, records, lambda n, r: handed.append((n, r)))
+    keep = ds._keeper(spool, records, lambda n, r: handed.append((n, r)))
     res = _res("worker-0", raw)
     keep(res)
     assert records["worker-0"].raw == raw and res.raw is None

@@ -32,6 +32,16 @@ class ProbeRecord:
     # reused by the consensus fallback and by analyse(); never stored in a bundle
     facts: Optional[NodeFacts] = field(default=None, compare=False, repr=False)
 
+    @classmethod
+    def from_probe(cls, res: Any, raw: Optional[Mapping[str, RawResult]] = None, facts: Optional[NodeFacts] = None,
+                   **extra: Any) -> "ProbeRecord":
+        """The record of a probe's result (``res``: a ``NodeProbeResult``); ``raw`` instead of ``res.raw`` when
+        given, ``facts`` kept only with outputs; ``extra`` goes to a subclass's constructor."""
+        raw = res.raw if raw is None else raw
+        return cls(node=res.node, ok=res.ok, reason=res.reason, error=res.error, raw=raw, notes=list(res.notes),
+                   stderr_tail=res.stderr_tail, command=list(res.command),
+                   duration_s=round(float(res.duration_s), 3), facts=facts if raw else None, **extra)
+
 
 @dataclass
 class Collected:

@@ -15,7 +15,6 @@ import string
 import threading
 from typing import Any, Callable, Dict, List, Optional
 
-from ...core.nodefacts import NodeFacts
 from ...core.preflight import find
 from ...core.redact import redact_facts
 from ...core.selectors import matches, parse_selector_string
@@ -107,12 +106,6 @@ def _default_image(version: Optional[str]) -> str:
     return "registry.redhat.io/rhel8/support-tools" if old else "registry.redhat.io/rhel9/support-tools"
 
 
-def _record(res, facts: Optional[NodeFacts] = None) -> ProbeRecord:
-    return ProbeRecord(node=res.node, ok=res.ok, reason=res.reason, error=res.error, raw=res.raw,
-                       notes=list(res.notes), stderr_tail=res.stderr_tail, command=list(res.command),
-                       duration_s=round(float(res.duration_s), 3), facts=facts if res.raw else None)
-
-
 def _recording_backend(inner: ProbeBackend, sink: Dict[str, ProbeRecord],
                        on_node: Optional[Callable[[str, ProbeRecord], None]]) -> ProbeBackend:
     """Wrap a probe backend so each node's result becomes its :class:`ProbeRecord` in the worker thread
@@ -130,7 +123,7 @@ def _recording_backend(inner: ProbeBackend, sink: Dict[str, ProbeRecord],
                     facts = parse_facts(res.raw)   # bad input -> facts.errors, not an exception
                 except Exception:  # noqa: BLE001 - analyse() parses again and reports it; the probe result stays
                     facts = None
-            rec = _record(res, facts)
+            rec = ProbeRecord.from_probe(res, facts=facts)
             sink[node] = rec
             if on_node is not None:
                 try:
@@ -246,7 +239,7 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
             try:
                 results, made, _spool, _ = run_daemonset(
                     cluster, namespace or "unused", req.image or _default_image(facts.get("version")), req, facts,
-                    scope, skip, progress, ProbeRecord, on_node, on_started=write_facts)
+                    scope, skip, progress, on_node, on_started=write_facts)
             except ProbesInterrupted as exc:
                 reporter.probes_finished()
                 results, made = exc.results, dict(getattr(exc, "records", {}))
@@ -266,7 +259,7 @@ def collect(env, conn, req: DoctorRequest, reporter: Optional[Reporter] = None,
         reporter.probes_finished()
         for res in results:
             rec = made.get(res.node)
-            records[res.node] = rec if rec is not None and rec.node == res.node else _record(res)
+            records[res.node] = rec if rec is not None and rec.node == res.node else ProbeRecord.from_probe(res)
             if res.command:
                 commands.append(list(res.command))
     finally:

@@ -24,9 +24,10 @@ from collections import abc
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from ...core.nodefacts import NodeFacts, RawResult
-from ...doctor.model import parse_facts, raw_digest
+from ...core.preflight import find
+from ...doctor.model import ProbeRecord, parse_facts, raw_digest
 
-__all__ = ["AUTO_THRESHOLD", "VIAS", "choose_collector", "run_daemonset", "SpooledRecords"]
+__all__ = ["AUTO_THRESHOLD", "VIAS", "choose_collector", "run_daemonset", "SpooledRecords", "SpooledProbeRecord"]
 
 AUTO_THRESHOLD = 20
 FACTS_CACHE = 64                    # distinct parsed output sets kept while analysing spooled nodes
@@ -144,42 +145,32 @@ class SpooledRecords:
         self._dir.cleanup()
 
 
-def spooled_record(record_cls, spool: SpooledRecords, res):
-    """A ``record_cls`` (ProbeRecord) whose ``raw`` lives in ``spool`` (see :class:`SpooledRaw`) and whose
-    ``facts`` are parsed on demand (see :meth:`SpooledRecords.facts`), never kept for every node."""
-    cls = _spooled_class(record_cls)
-    rec = cls.__new__(cls)
-    object.__setattr__(rec, "_spool", spool)
-    record_cls.__init__(rec, node=res.node, ok=res.ok, reason=res.reason, error=res.error, raw=res.raw,
-                        notes=list(res.notes), stderr_tail=res.stderr_tail, command=list(res.command),
-                        duration_s=round(float(res.duration_s), 3))
-    return rec
+class SpooledProbeRecord(ProbeRecord):
+    """A probe record whose raw outputs are on disk (doctor --via daemonset): ``raw`` is a :class:`SpooledRaw`
+    and ``facts`` are parsed on demand (see :meth:`SpooledRecords.facts`), never kept for every node."""
 
+    def __init__(self, *args: Any, spool: SpooledRecords, **kw: Any) -> None:
+        self.__dict__["_spool"] = spool
+        super().__init__(*args, **kw)
 
-_CLASSES: Dict[type, type] = {}
+    @property  # type: ignore[override]
+    def raw(self) -> Optional[SpooledRaw]:
+        return self.__dict__.get("_raw")
 
+    @raw.setter
+    def raw(self, value) -> None:
+        if value is not None and not isinstance(value, SpooledRaw):
+            value = self.__dict__["_spool"].put(self.node, value)
+        self.__dict__["_raw"] = value or None
 
-def _spooled_class(record_cls):
-    if record_cls not in _CLASSES:
-        def _get(self):
-            return self.__dict__.get("_raw")
+    @property  # type: ignore[override]
+    def facts(self) -> Optional[NodeFacts]:
+        raw = self.__dict__.get("_raw")
+        return self.__dict__["_spool"].facts(raw) if raw is not None else None
 
-        def _set(self, value):
-            if value is not None and not isinstance(value, SpooledRaw):
-                value = self.__dict__["_spool"].put(self.node, value)
-            self.__dict__["_raw"] = value or None
-
-        def _get_facts(self):
-            raw = self.__dict__.get("_raw")
-            return self.__dict__["_spool"].facts(raw) if raw is not None else None
-
-        def _set_facts(self, value):
-            pass
-
-        _CLASSES[record_cls] = type("Spooled" + record_cls.__name__, (record_cls,), {
-            "raw": property(_get, _set), "facts": property(_get_facts, _set_facts),
-            "__doc__": "A probe record whose raw outputs are on disk (doctor --via daemonset)."})
-    return _CLASSES[record_cls]
+    @facts.setter
+    def facts(self, value) -> None:
+        pass
 
 
 class _Sink:
@@ -217,34 +208,29 @@ class _Sink:
                 continue
 
 
-def _keeper(record_cls, spool: SpooledRecords, records: Dict[str, Any],
+def _keeper(spool: SpooledRecords, records: Dict[str, Any],
             on_node: Optional[Callable[[str, Any], None]]) -> Callable[[Any], None]:
     """What the sink does with each finished node: spool its outputs into ``records[node]`` (kept in memory
     when the spool cannot be written, e.g. a full disk) and hand them, from memory, to ``on_node``."""
-    def record(res, raw):
-        return record_cls(node=res.node, ok=res.ok, reason=res.reason, error=res.error, raw=raw,
-                          notes=list(res.notes), stderr_tail=res.stderr_tail, command=list(res.command),
-                          duration_s=round(float(res.duration_s), 3))
-
     def keep(res) -> None:
         raw = res.raw
         try:
-            rec = spooled_record(record_cls, spool, res)
+            rec = SpooledProbeRecord.from_probe(res, spool=spool)
         except OSError:
-            rec = record(res, raw)
+            rec = ProbeRecord.from_probe(res)
         records[res.node] = rec
         res.raw = None              # the collector keeps no node's outputs
         if on_node is not None:
-            on_node(res.node, record(res, raw))
+            on_node(res.node, ProbeRecord.from_probe(res, raw=raw))
 
     return keep
 
 
 def run_daemonset(cluster, namespace: str, image: str, req, facts: Dict[str, Any], scope: Dict[str, Any],
-                  skip: Dict[str, str], progress: Callable[[int, int, int, int], None], record_cls,
+                  skip: Dict[str, str], progress: Callable[[int, int, int, int], None],
                   on_node: Optional[Callable[[str, Any], None]] = None,
                   on_started: Optional[Callable[[], None]] = None):
-    """Collect through one DaemonSet. Returns (results, records, spool); raises ProbesInterrupted (with
+    """Collect through one DaemonSet. Returns (results, records, spool, collector); raises ProbesInterrupted (with
     ``.records`` set) on Ctrl-C/SIGTERM after the DaemonSet is gone."""
     from ...kube.workloads import WorkloadAPI
     from ...probe.daemonset import DaemonSetCollector, placement
@@ -256,14 +242,12 @@ def run_daemonset(cluster, namespace: str, image: str, req, facts: Dict[str, Any
               for o in facts.get("nodes") or []}
     pool_selector = None
     if scope.get("pool") and not req.nodes and not req.selector:
-        for p in facts.get("pools") or []:
-            if ((p.get("metadata") or {}).get("name")) == scope["pool"]:
-                pool_selector = (p.get("spec") or {}).get("nodeSelector")
+        pool_selector = ((find(facts.get("pools") or [], scope["pool"]) or {}).get("spec") or {}).get("nodeSelector")
     where = placement(to_run, pool_selector, labels)
     spool = SpooledRecords()
     records: Dict[str, Any] = {}
 
-    sink = _Sink(_keeper(record_cls, spool, records, on_node), 2 * req.parallel)
+    sink = _Sink(_keeper(spool, records, on_node), 2 * req.parallel)
     collector = DaemonSetCollector(WorkloadAPI(cluster, connections=req.parallel + 2), namespace, image)
     try:
         results = collector.run(nodes, where=where, parallel=req.parallel, per_node_timeout=req.node_timeout,
