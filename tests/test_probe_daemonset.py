@@ -90,6 +90,37 @@ def test_healthy_nodes_one_list_one_watch_one_log_get_each_and_cleanup(ds_cluste
     assert ds_cluster.store.list("Pod", NS) == []
 
 
+def test_at_most_parallel_log_gets_are_in_flight(ds_cluster, fake_oc):
+    # six nodes whose logs each take 0.2 s to serve, --parallel 2: never more than two log GETs at once
+    class Counting:
+        def __init__(self, api):
+            self.api, self.now, self.most, self.lock = api, 0, 0, threading.Lock()
+
+        def __getattr__(self, name):
+            return getattr(self.api, name)
+
+        def pod_log(self, *a, **kw):
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            try:
+                return self.api.pod_log(*a, **kw)
+            finally:
+                with self.lock:
+                    self.now -= 1
+
+    nodes = WORKERS + ["master-0", "master-1", "master-2"]
+    counting = Counting(ds_cluster.workloads)
+    ds_cluster.daemonsets.log_latency_s = 0.2
+    try:
+        col = DaemonSetCollector(counting, NS, "registry.example/tools:1")
+        results = col.run(nodes, where=hostname_affinity(nodes), parallel=2, per_node_timeout=20.0)
+    finally:
+        ds_cluster.daemonsets.log_latency_s = 0.0
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert counting.most == 2 and col.stats["log_gets"] == 6
+
+
 def test_a_node_whose_log_is_still_being_parsed_is_not_fetched_again(ds_cluster, fake_oc, monkeypatch):
     """Regression: the node left the "fetching" set before its result was recorded, so a full rescan of the nodes
     (every 0.5 s) in that window fetched its log a second time (seen at 5,000 nodes: 5,006 log GETs)."""
