@@ -269,6 +269,8 @@ def test_core_strategic_merge_and_namespaces(core, fc):
     assert ns.status.phase == "Active"
     core.create_namespaced_config_map("openshift-debug-abcde", {"metadata": {"name": "x"}})
     core.delete_namespace("openshift-debug-abcde")
+    # answered at once (Terminating); the namespace controller empties it in the background, as a real one does
+    assert fc.api.namespaces.wait_idle()
     assert fc.store.list("ConfigMap", "openshift-debug-abcde") == []
 
 
